@@ -13,6 +13,7 @@ pub mod framebuffer;
 pub mod mmio;
 pub mod pci;
 pub mod port;
+pub mod screen;
 pub mod timer;
 pub mod uart;
 pub mod vbe;

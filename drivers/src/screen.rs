@@ -1,0 +1,193 @@
+//! Clove's own screens: the boot status screen and the error banner.
+//!
+//! Layout lives here, not in the payload, so the QEMU tests can render the
+//! expected pixels on the host and compare them with a real screendump.
+
+use crate::framebuffer::{line_height, text_width, FbMemory, FontSize, Framebuffer, TextStyle};
+
+pub const BACKGROUND: u32 = 0x101820;
+pub const FOREGROUND: u32 = 0xe8e8e8;
+pub const TITLE: u32 = 0x7cc4ff;
+pub const ERROR_BACKGROUND: u32 = 0x8b1a1a;
+pub const MARGIN: i32 = 32;
+pub const TITLE_Y: i32 = 24;
+pub const BODY_Y: i32 = 72;
+/// Extra pixels between body lines.
+pub const LINE_GAP: u32 = 4;
+
+pub const TITLE_STYLE: TextStyle = TextStyle { size: FontSize::Title, fg: TITLE, bg: BACKGROUND };
+pub const BODY_STYLE: TextStyle = TextStyle { size: FontSize::Normal, fg: FOREGROUND, bg: BACKGROUND };
+
+/// Top of body line `i` on the status screen.
+pub fn body_line_y(i: usize) -> i32 {
+    BODY_Y + i as i32 * (line_height(FontSize::Normal) + LINE_GAP) as i32
+}
+
+/// How many body lines fit on a screen `height` pixels tall.
+pub fn body_lines_that_fit(height: u32) -> usize {
+    let pitch = line_height(FontSize::Normal) + LINE_GAP;
+    (height.saturating_sub(BODY_Y as u32 + MARGIN as u32) / pitch) as usize
+}
+
+/// Clear the screen and draw `title` and the body `lines`; lines that do not
+/// fit are dropped and the last visible one says how many.
+pub fn draw_status<M: FbMemory>(fb: &mut Framebuffer<M>, title: &str, lines: &[&str]) {
+    fb.clear(BACKGROUND);
+    fb.draw_text(MARGIN, TITLE_Y, title, TITLE_STYLE);
+    let fit = body_lines_that_fit(fb.height());
+    for (i, line) in lines.iter().enumerate().take(fit) {
+        if i + 1 == fit && lines.len() > fit {
+            let mut more = crate::screen::Line::default();
+            let _ = core::fmt::write(&mut more, format_args!("... and {} more lines", lines.len() - i));
+            fb.draw_text(MARGIN, body_line_y(i), more.as_str(), BODY_STYLE);
+            break;
+        }
+        fb.draw_text(MARGIN, body_line_y(i), line, BODY_STYLE);
+    }
+}
+
+/// Draw a red banner across the bottom third with `title` and `message`,
+/// wrapped to the screen width. It is drawn over whatever is on screen.
+pub fn draw_error<M: FbMemory>(fb: &mut Framebuffer<M>, title: &str, message: &str) {
+    let (w, h) = (fb.width(), fb.height());
+    let top = (h / 3 * 2) as i32;
+    fb.fill_rect(0, top, w, h - top as u32, ERROR_BACKGROUND);
+    let title_style = TextStyle { size: FontSize::Title, fg: 0xffffff, bg: ERROR_BACKGROUND };
+    let body = TextStyle { size: FontSize::Normal, fg: 0xffffff, bg: ERROR_BACKGROUND };
+    fb.draw_text(MARGIN, top + 16, title, title_style);
+    let cols = wrap_columns(w);
+    let mut y = top + 16 + line_height(FontSize::Title) as i32 + 8;
+    for line in wrap(message, cols) {
+        if y + line_height(FontSize::Normal) as i32 > h as i32 {
+            break;
+        }
+        fb.draw_text(MARGIN, y, line, body);
+        y += (line_height(FontSize::Normal) + LINE_GAP) as i32;
+    }
+}
+
+/// Characters of body text that fit between the margins.
+fn wrap_columns(width: u32) -> usize {
+    let cell = text_width("M", FontSize::Normal).max(1);
+    (width.saturating_sub(2 * MARGIN as u32) / cell).max(1) as usize
+}
+
+/// Split `text` into lines of at most `cols` chars, at newlines and spaces
+/// where possible.
+pub fn wrap(text: &str, cols: usize) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    core::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let limit = rest.char_indices().nth(cols).map_or(rest.len(), |(i, _)| i);
+        let cut = match rest[..limit].find('\n') {
+            Some(nl) => nl,
+            None if limit == rest.len() => limit,
+            None => rest[..limit].rfind(' ').filter(|&s| s > 0).unwrap_or(limit),
+        };
+        let line = &rest[..cut];
+        rest = rest[cut..].strip_prefix(['\n', ' ']).unwrap_or(&rest[cut..]);
+        Some(line)
+    })
+}
+
+/// A one-line formatting buffer that needs no heap.
+pub struct Line {
+    buf: [u8; 128],
+    len: usize,
+}
+
+impl Default for Line {
+    fn default() -> Self {
+        Self { buf: [0; 128], len: 0 }
+    }
+}
+
+impl Line {
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl core::fmt::Write for Line {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for c in s.chars() {
+            let mut tmp = [0u8; 4];
+            let e = c.encode_utf8(&mut tmp).as_bytes();
+            let Some(dst) = self.buf.get_mut(self.len..self.len + e.len()) else { break };
+            dst.copy_from_slice(e);
+            self.len += e.len();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framebuffer::{FbInfo, PixelFormat, VecMemory};
+    use alloc::vec::Vec;
+
+    fn screen(w: u32, h: u32) -> Framebuffer<VecMemory> {
+        let info = FbInfo { base: 0, width: w, height: h, pitch: w * 4, format: PixelFormat::XRGB8888 };
+        Framebuffer::new(info, VecMemory::zeroed((w * h * 4) as usize)).unwrap()
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_newlines_and_hard_limits() {
+        let v: Vec<_> = wrap("alpha beta gamma", 11).collect();
+        assert_eq!(v, ["alpha beta", "gamma"]);
+        let v: Vec<_> = wrap("one\ntwo", 40).collect();
+        assert_eq!(v, ["one", "two"]);
+        let v: Vec<_> = wrap("abcdefghij", 4).collect();
+        assert_eq!(v, ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 4).count(), 0);
+    }
+
+    #[test]
+    fn status_screen_puts_title_and_lines_where_the_layout_says() {
+        let mut fb = screen(640, 480);
+        draw_status(&mut fb, "Clove 9.9", &["first", "second"]);
+        // Background outside the text, title colour somewhere in the title.
+        assert_eq!(fb.read_pixel(0, 0), Some(BACKGROUND));
+        let title_has_ink = (TITLE_Y..TITLE_Y + 24).any(|y| (MARGIN..MARGIN + 60).any(|x| fb.read_pixel(x, y) == Some(TITLE)));
+        assert!(title_has_ink);
+        // Each body line matches a standalone rendering of the same text.
+        let mut want = screen(640, 480);
+        want.clear(BACKGROUND);
+        want.draw_text(MARGIN, body_line_y(1), "second", BODY_STYLE);
+        for y in body_line_y(1)..body_line_y(1) + line_height(FontSize::Normal) as i32 {
+            for x in 0..640 {
+                assert_eq!(fb.read_pixel(x, y), want.read_pixel(x, y), "pixel {x},{y}");
+            }
+        }
+    }
+
+    #[test]
+    fn status_screen_says_how_many_lines_did_not_fit() {
+        let mut fb = screen(320, 200);
+        let fit = body_lines_that_fit(200);
+        let lines: Vec<&str> = (0..fit + 5).map(|_| "x").collect();
+        draw_status(&mut fb, "t", &lines);
+        let mut want = screen(320, 200);
+        want.clear(BACKGROUND);
+        want.draw_text(MARGIN, body_line_y(fit - 1), "... and 6 more lines", BODY_STYLE);
+        let y = body_line_y(fit - 1) + 8;
+        for x in 0..320 {
+            assert_eq!(fb.read_pixel(x, y), want.read_pixel(x, y));
+        }
+    }
+
+    #[test]
+    fn error_banner_covers_the_bottom_third_and_survives_tiny_screens() {
+        let mut fb = screen(640, 480);
+        fb.clear(0x123456);
+        draw_error(&mut fb, "PANIC", "something went wrong at a place with a very long name that needs wrapping");
+        assert_eq!(fb.read_pixel(0, 0), Some(0x123456));
+        assert_eq!(fb.read_pixel(639, 479), Some(ERROR_BACKGROUND));
+        assert_eq!(fb.read_pixel(0, 320), Some(ERROR_BACKGROUND));
+        let mut tiny = screen(8, 8);
+        draw_error(&mut tiny, "PANIC", "x");
+    }
+}

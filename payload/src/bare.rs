@@ -1,0 +1,89 @@
+//! Everything that only exists on the bare target.
+
+
+mod console;
+mod cpu;
+mod display;
+mod entry;
+mod fault;
+mod memory;
+mod options;
+mod status;
+
+use console::Console;
+use drivers::boot::{BootInfo, EntryKind};
+use drivers::pci;
+use drivers::port::X86Ports;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Called by the entry code in long mode on the boot stack, once.
+#[no_mangle]
+extern "C" fn rust_entry(kind: u32, eax: u32, ebx: u32, stack_arg: u32) -> ! {
+    let t0 = cpu::rdtsc();
+    // SAFETY: we run at ring 0, alone, and own every device from here on.
+    let ports = unsafe { X86Ports::new() };
+    let mut con = Console::new(ports.clone(), t0);
+    con.banner();
+    con.calibrate_clock();
+    let _ = stack_arg; // coreboot's table pointer; read once coreboot lands.
+
+    let kind = if kind == 1 { EntryKind::Pvh } else { EntryKind::Elf };
+    // SAFETY: called once, with the entry registers, before the heap exists.
+    let boot = match unsafe { memory::read_boot_info(kind, eax, ebx) } {
+        Ok(b) => b,
+        Err(e) => fault::boot_failed(&mut con, ports, &e),
+    };
+    let opts = options::Options::parse(boot.cmdline.as_str());
+    fault::set_test_exit(opts.test_exit);
+    log_boot(&mut con, &boot);
+
+    // SAFETY: once, on the boot stack, with the entry code's page tables.
+    unsafe { memory::protect_stack_guard() };
+    match memory::init_heap(&boot.memory) {
+        Ok((start, len)) => con.log(format_args!("heap: {start:#x}+{len:#x} ({} MiB)", len >> 20)),
+        Err(e) => fault::boot_failed(&mut con, ports, &e),
+    }
+
+    let mut cfg = pci::ConfigSpace::new(ports.clone());
+    let devices = pci::enumerate(&mut cfg);
+    for d in &devices {
+        con.log(format_args!("pci {}", status::PciLine(d)));
+    }
+
+    let screen = display::bring_up(&boot, &devices, &mut cfg, ports.clone(), opts.mode);
+    match &screen {
+        Ok(s) => con.log(format_args!("display: {}", s.describe())),
+        Err(e) => con.log(format_args!("display: none ({e})")),
+    }
+    if let Ok(mut s) = screen {
+        fault::register_framebuffer(s.fb.info());
+        status::draw(&mut s, &boot, &devices);
+    }
+
+    con.log(format_args!("ready"));
+    if opts.test_exit {
+        cpu::qemu_exit(cpu::EXIT_OK);
+    }
+    cpu::halt_forever()
+}
+
+fn log_boot(con: &mut Console, boot: &BootInfo) {
+    con.log(format_args!(
+        "boot: {} cmdline=\"{}\" loader=\"{}\"",
+        boot.protocol.name(),
+        boot.cmdline.as_str(),
+        boot.loader_name.as_str()
+    ));
+    for r in boot.memory.regions() {
+        con.log(format_args!("memory: {:#018x}-{:#018x} {}", r.start, r.end(), r.kind));
+    }
+    con.log(format_args!(
+        "memory: total {} KiB available in {} regions",
+        boot.memory.total_available() / 1024,
+        boot.memory.available().count()
+    ));
+    if let Some(note) = boot.framebuffer_note {
+        con.log(format_args!("framebuffer: {note}"));
+    }
+}

@@ -1,0 +1,51 @@
+//! The serial log: a banner line, then `[seconds.millis] message` lines.
+
+use super::cpu;
+use core::fmt::{self, Write};
+use drivers::port::X86Ports;
+use drivers::timer::{self, Clock};
+use drivers::uart::Uart16550;
+
+pub const COM1: u16 = 0x3f8;
+
+pub struct Console {
+    uart: Uart16550<X86Ports>,
+    ports: X86Ports,
+    clock: Option<Clock>,
+    t0: u64,
+}
+
+impl Console {
+    pub fn new(ports: X86Ports, t0: u64) -> Self {
+        let mut uart = Uart16550::new(ports.clone(), COM1);
+        // An absent UART leaves us logging to nowhere; the screen still works.
+        let _ = uart.init(115_200);
+        Self { uart, ports, clock: None, t0 }
+    }
+
+    pub fn banner(&mut self) {
+        let _ = writeln!(self.uart, "Clove {}", super::VERSION);
+    }
+
+    /// Calibrate the TSC against the PIT so log lines carry real time.
+    pub fn calibrate_clock(&mut self) {
+        match timer::calibrate_tsc(&mut self.ports, cpu::rdtsc) {
+            Ok(hz) => {
+                self.clock = Some(Clock::new(hz, self.t0));
+                self.log(format_args!("clock: TSC {} MHz (PIT-calibrated)", hz / 1_000_000));
+            }
+            Err(e) => self.log(format_args!("clock: {e}; log times are unavailable")),
+        }
+    }
+
+    pub fn clock(&self) -> Option<&Clock> {
+        self.clock.as_ref()
+    }
+
+    pub fn log(&mut self, args: fmt::Arguments) {
+        let ms = self.clock.as_ref().map_or(0, |c| c.millis_at(cpu::rdtsc()));
+        let _ = write!(self.uart, "[{:4}.{:03}] ", ms / 1000, ms % 1000);
+        let _ = self.uart.write_fmt(args);
+        let _ = self.uart.write_str("\n");
+    }
+}

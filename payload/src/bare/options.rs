@@ -1,0 +1,28 @@
+//! Command-line options this stage understands.
+
+/// What the command line asks of the boot itself.
+pub struct Options {
+    /// Exit QEMU through isa-debug-exit once booted (tests).
+    pub test_exit: bool,
+    /// `mode=WIDTHxHEIGHT` for a display we can set the mode of.
+    pub mode: Option<(u32, u32)>,
+}
+
+impl Options {
+    pub fn parse(cmdline: &str) -> Self {
+        let mut o = Self { test_exit: false, mode: None };
+        for word in cmdline.split_ascii_whitespace() {
+            match word.split_once('=') {
+                None if word == "test-exit" => o.test_exit = true,
+                Some(("mode", v)) => o.mode = parse_mode(v),
+                _ => {}
+            }
+        }
+        o
+    }
+}
+
+fn parse_mode(v: &str) -> Option<(u32, u32)> {
+    let (w, h) = v.split_once('x')?;
+    Some((w.parse().ok()?, h.parse().ok()?))
+}
