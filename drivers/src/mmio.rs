@@ -44,7 +44,7 @@ impl MmioRegion {
     fn ptr<T>(&self, offset: usize) -> *mut T {
         let size = core::mem::size_of::<T>();
         assert!(
-            offset.checked_add(size).is_some_and(|end| end <= self.len) && offset % size == 0,
+            offset.checked_add(size).is_some_and(|end| end <= self.len) && offset.is_multiple_of(size),
             "mmio access at {offset:#x} outside a {:#x}-byte window",
             self.len
         );

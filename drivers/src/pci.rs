@@ -38,21 +38,13 @@ pub struct PciAddress {
 
 impl PciAddress {
     pub const fn new(bus: u8, device: u8, function: u8) -> Self {
-        Self {
-            bus,
-            device,
-            function,
-        }
+        Self { bus, device, function }
     }
 }
 
 impl fmt::Display for PciAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:02x}:{:02x}.{:x}",
-            self.bus, self.device, self.function
-        )
+        write!(f, "{:02x}:{:02x}.{:x}", self.bus, self.device, self.function)
     }
 }
 
@@ -68,16 +60,8 @@ pub fn config_address(addr: PciAddress, offset: u8) -> u32 {
 /// A decoded, sized base address register.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Bar {
-    Memory {
-        base: u64,
-        size: u64,
-        prefetchable: bool,
-        is_64: bool,
-    },
-    Io {
-        port: u16,
-        size: u32,
-    },
+    Memory { base: u64, size: u64, prefetchable: bool, is_64: bool },
+    Io { port: u16, size: u32 },
 }
 
 impl Bar {
@@ -108,12 +92,7 @@ impl Bar {
 impl fmt::Display for Bar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Bar::Memory {
-                base,
-                size,
-                prefetchable,
-                is_64,
-            } => write!(
+            Bar::Memory { base, size, prefetchable, is_64 } => write!(
                 f,
                 "mem{}{} {base:#x}+{size:#x}",
                 if is_64 { "64" } else { "32" },
@@ -145,10 +124,7 @@ pub struct PciDevice {
 
 impl PciDevice {
     pub fn id(&self) -> PciId {
-        PciId {
-            vendor: self.vendor_id,
-            device: self.device_id,
-        }
+        PciId { vendor: self.vendor_id, device: self.device_id }
     }
 
     pub fn name(&self) -> Option<&'static str> {
@@ -194,14 +170,12 @@ impl<P: PortIo> ConfigSpace<P> {
     }
 
     pub fn read32(&mut self, addr: PciAddress, offset: u8) -> u32 {
-        self.ports
-            .write32(CONFIG_ADDRESS, config_address(addr, offset));
+        self.ports.write32(CONFIG_ADDRESS, config_address(addr, offset));
         self.ports.read32(CONFIG_DATA)
     }
 
     pub fn write32(&mut self, addr: PciAddress, offset: u8, value: u32) {
-        self.ports
-            .write32(CONFIG_ADDRESS, config_address(addr, offset));
+        self.ports.write32(CONFIG_ADDRESS, config_address(addr, offset));
         self.ports.write32(CONFIG_DATA, value);
     }
 
@@ -309,13 +283,7 @@ impl<P: PortIo> ConfigSpace<P> {
         probed
     }
 
-    fn size_bar64(
-        &mut self,
-        addr: PciAddress,
-        offset: u8,
-        orig_lo: u32,
-        probed_lo: u32,
-    ) -> Option<Bar> {
+    fn size_bar64(&mut self, addr: PciAddress, offset: u8, orig_lo: u32, probed_lo: u32) -> Option<Bar> {
         let orig_hi = self.read32(addr, offset + 4);
         let probed_hi = self.probe_bar(addr, offset + 4, orig_hi);
         let mask = (probed_hi as u64) << 32 | (probed_lo & !0xF) as u64;
@@ -338,10 +306,7 @@ fn decode_bar32(orig: u32, probed: u32) -> Option<Bar> {
         // zero; the lowest writable bit gives the size either way.
         let mask = probed & !0x3;
         let port = u16::try_from(orig & !0x3).ok()?; // x86 has 64 KiB of ports
-        return (mask != 0).then(|| Bar::Io {
-            port,
-            size: lowest_bit(mask as u64) as u32,
-        });
+        return (mask != 0).then(|| Bar::Io { port, size: lowest_bit(mask as u64) as u32 });
     }
     let mask = probed & !0xF;
     // Type 3 is reserved; type 1 (below 1 MiB) decodes like 32-bit.
@@ -447,10 +412,7 @@ pub static KNOWN_DEVICES: &[(u16, u16, &str)] = &[
 ];
 
 pub fn device_name(vendor: u16, device: u16) -> Option<&'static str> {
-    KNOWN_DEVICES
-        .iter()
-        .find(|&&(v, d, _)| v == vendor && d == device)
-        .map(|&(_, _, name)| name)
+    KNOWN_DEVICES.iter().find(|&&(v, d, _)| v == vendor && d == device).map(|&(_, _, name)| name)
 }
 
 /// A short name for a class code.
@@ -500,11 +462,7 @@ mod tests {
 
     impl Func {
         fn new(vendor: u16, device: u16, class: u8, subclass: u8, header: u8) -> Self {
-            let mut f = Func {
-                cfg: [0; 256],
-                bar_rw: [0; 6],
-                bar_ro: [0; 6],
-            };
+            let mut f = Func { cfg: [0; 256], bar_rw: [0; 6], bar_ro: [0; 6] };
             f.set32(0x00, (device as u32) << 16 | vendor as u32);
             // Command: I/O + memory decode on. Status: capability list (RO)
             // and detected parity error (RW1C).
@@ -588,11 +546,7 @@ mod tests {
             assert_eq!(port, CONFIG_DATA);
             let a = m.latch;
             assert!(a & 0x8000_0000 != 0, "config access without the enable bit");
-            let key = (
-                (a >> 16) as u8,
-                ((a >> 11) & 0x1F) as u8,
-                ((a >> 8) & 7) as u8,
-            );
+            let key = ((a >> 16) as u8, ((a >> 11) & 0x1F) as u8, ((a >> 8) & 7) as u8);
             let off = (a & 0xFC) as usize;
             let Model { funcs, errors, .. } = &mut *m;
             match (funcs.get_mut(&key), value) {
@@ -617,111 +571,42 @@ mod tests {
         funcs.insert((0, 1, 0), Func::new(0x8086, 0x7000, 0x06, 0x01, 0x80));
         funcs.insert(
             (0, 1, 1),
-            Func::new(0x8086, 0x7010, 0x01, 0x01, 0x00).bar(
-                4,
-                BarKind::Io {
-                    base: 0xc0a0,
-                    size: 16,
-                },
-            ),
+            Func::new(0x8086, 0x7010, 0x01, 0x01, 0x00).bar(4, BarKind::Io { base: 0xc0a0, size: 16 }),
         );
         funcs.insert((0, 1, 3), Func::new(0x8086, 0x7113, 0x06, 0x80, 0x00));
         funcs.insert(
             (0, 2, 0),
             Func::new(0x1234, 0x1111, 0x03, 0x00, 0x00)
-                .bar(
-                    0,
-                    BarKind::Mem32 {
-                        base: 0xfd00_0000,
-                        size: 16 << 20,
-                        pref: true,
-                    },
-                )
-                .bar(
-                    2,
-                    BarKind::Mem32 {
-                        base: 0xfebd_0000,
-                        size: 0x1000,
-                        pref: false,
-                    },
-                ),
+                .bar(0, BarKind::Mem32 { base: 0xfd00_0000, size: 16 << 20, pref: true })
+                .bar(2, BarKind::Mem32 { base: 0xfebd_0000, size: 0x1000, pref: false }),
         );
         funcs.insert(
             (0, 3, 0),
             Func::new(0x8086, 0x100e, 0x02, 0x00, 0x00)
-                .bar(
-                    0,
-                    BarKind::Mem32 {
-                        base: 0xfebc_0000,
-                        size: 0x2_0000,
-                        pref: false,
-                    },
-                )
-                .bar(
-                    1,
-                    BarKind::Io {
-                        base: 0xc000,
-                        size: 0x40,
-                    },
-                ),
+                .bar(0, BarKind::Mem32 { base: 0xfebc_0000, size: 0x2_0000, pref: false })
+                .bar(1, BarKind::Io { base: 0xc000, size: 0x40 }),
         );
         funcs.insert(
             (0, 4, 0),
             Func::new(0x1af4, 0x1041, 0x02, 0x00, 0x00)
-                .bar(
-                    1,
-                    BarKind::Mem32 {
-                        base: 0xfebd_1000,
-                        size: 0x1000,
-                        pref: false,
-                    },
-                )
-                .bar(
-                    4,
-                    BarKind::Mem64 {
-                        base: 0x80_0000_0000,
-                        size: 0x4000,
-                        pref: true,
-                    },
-                ),
+                .bar(1, BarKind::Mem32 { base: 0xfebd_1000, size: 0x1000, pref: false })
+                .bar(4, BarKind::Mem64 { base: 0x80_0000_0000, size: 0x4000, pref: true }),
         );
         // Single-function device: its function 1 must not be reported.
         funcs.insert((0, 5, 0), Func::new(0x10ec, 0x8139, 0x02, 0x00, 0x00));
         funcs.insert((0, 5, 1), Func::new(0x10ec, 0x8139, 0x02, 0x00, 0x00));
         funcs.insert(
             (0, 6, 0),
-            Func::new(0x1b36, 0x0001, 0x06, 0x04, 0x01).bar(
-                0,
-                BarKind::Mem64 {
-                    base: 0xfe00_0000,
-                    size: 0x100,
-                    pref: false,
-                },
-            ),
+            Func::new(0x1b36, 0x0001, 0x06, 0x04, 0x01)
+                .bar(0, BarKind::Mem64 { base: 0xfe00_0000, size: 0x100, pref: false }),
         );
         funcs.insert(
             (1, 0, 0),
             Func::new(0x10ec, 0x8139, 0x02, 0x00, 0x00)
-                .bar(
-                    0,
-                    BarKind::Io {
-                        base: 0xd000,
-                        size: 0x100,
-                    },
-                )
-                .bar(
-                    1,
-                    BarKind::Mem32 {
-                        base: 0xfe20_0000,
-                        size: 0x100,
-                        pref: false,
-                    },
-                ),
+                .bar(0, BarKind::Io { base: 0xd000, size: 0x100 })
+                .bar(1, BarKind::Mem32 { base: 0xfe20_0000, size: 0x100, pref: false }),
         );
-        Rc::new(RefCell::new(Model {
-            funcs,
-            ..Default::default()
-        }))
+        Rc::new(RefCell::new(Model { funcs, ..Default::default() }))
     }
 
     fn scan(model: &Rc<RefCell<Model>>) -> (Vec<PciDevice>, RecordingPorts) {
@@ -745,22 +630,14 @@ mod tests {
     }
 
     fn find_dev(devs: &[PciDevice], bus: u8, dev: u8, func: u8) -> &PciDevice {
-        devs.iter()
-            .find(|d| d.addr == PciAddress::new(bus, dev, func))
-            .unwrap()
+        devs.iter().find(|d| d.addr == PciAddress::new(bus, dev, func)).unwrap()
     }
 
     #[test]
     fn address_encoding_is_exact() {
-        assert_eq!(
-            config_address(PciAddress::new(0x12, 0x1F, 7), 0x3E),
-            0x8012_FF3C
-        );
+        assert_eq!(config_address(PciAddress::new(0x12, 0x1F, 7), 0x3E), 0x8012_FF3C);
         assert_eq!(config_address(PciAddress::new(0, 3, 0), 0x10), 0x8000_1810);
-        assert_eq!(
-            config_address(PciAddress::new(0xFF, 0, 1), 0x0E),
-            0x80FF_010C
-        );
+        assert_eq!(config_address(PciAddress::new(0xFF, 0, 1), 0x0E), 0x80FF_010C);
 
         let mut p = RecordingPorts::new();
         p.script(CONFIG_DATA, &[0xAABB_CCDD, 0xAABB_CCDD, 0xAABB_CCDD]);
@@ -779,10 +656,7 @@ mod tests {
                 Access::Read32(0xCFC, 0xAABB_CCDD),
             ]
         );
-        assert_eq!(
-            cfg.ports().writes()[3..],
-            [(0xCF8, 0x8012_FF40), (0xCFC, 0x1234_5678)]
-        );
+        assert_eq!(cfg.ports().writes()[3..], [(0xCF8, 0x8012_FF40), (0xCFC, 0x1234_5678)]);
     }
 
     #[test]
@@ -793,26 +667,19 @@ mod tests {
         assert_eq!(
             addrs,
             [
-                "00:00.0", "00:01.0", "00:01.1", "00:01.3", "00:02.0", "00:03.0", "00:04.0",
-                "00:05.0", "00:06.0", "01:00.0"
+                "00:00.0", "00:01.0", "00:01.1", "00:01.3", "00:02.0", "00:03.0", "00:04.0", "00:05.0", "00:06.0",
+                "01:00.0"
             ]
         );
         let ide = find_dev(&devs, 0, 1, 1);
-        assert_eq!(
-            (ide.vendor_id, ide.device_id, ide.class, ide.subclass),
-            (0x8086, 0x7010, 0x01, 0x01)
-        );
+        assert_eq!((ide.vendor_id, ide.device_id, ide.class, ide.subclass), (0x8086, 0x7010, 0x01, 0x01));
         assert_eq!((ide.revision, ide.prog_if, ide.irq_line), (0x01, 0x00, 11));
         assert!(find_dev(&devs, 0, 1, 0).multifunction);
         assert_eq!(
             find_dev(&devs, 0, 3, 0).to_string(),
             "00:03.0 8086:100e Ethernet controller: Intel 82540EM (e1000)"
         );
-        assert!(
-            model.borrow().errors.is_empty(),
-            "{:?}",
-            model.borrow().errors
-        );
+        assert!(model.borrow().errors.is_empty(), "{:?}", model.borrow().errors);
     }
 
     #[test]
@@ -823,16 +690,8 @@ mod tests {
         assert_eq!(
             e1000.bars,
             [
-                Some(Bar::Memory {
-                    base: 0xfebc_0000,
-                    size: 0x2_0000,
-                    prefetchable: false,
-                    is_64: false
-                }),
-                Some(Bar::Io {
-                    port: 0xc000,
-                    size: 0x40
-                }),
+                Some(Bar::Memory { base: 0xfebc_0000, size: 0x2_0000, prefetchable: false, is_64: false }),
+                Some(Bar::Io { port: 0xc000, size: 0x40 }),
                 None,
                 None,
                 None,
@@ -842,44 +701,19 @@ mod tests {
         let virtio = find_dev(&devs, 0, 4, 0);
         assert_eq!(
             virtio.bars[4],
-            Some(Bar::Memory {
-                base: 0x80_0000_0000,
-                size: 0x4000,
-                prefetchable: true,
-                is_64: true
-            })
+            Some(Bar::Memory { base: 0x80_0000_0000, size: 0x4000, prefetchable: true, is_64: true })
         );
-        assert_eq!(
-            virtio.bars[5], None,
-            "upper half of a 64-bit BAR is not a BAR"
-        );
-        assert_eq!(
-            virtio.bars[1].unwrap().to_string(),
-            "mem32 0xfebd1000+0x1000"
-        );
-        assert_eq!(
-            virtio.bars[4].unwrap().to_string(),
-            "mem64 pref 0x8000000000+0x4000"
-        );
-        assert_eq!(
-            find_dev(&devs, 0, 2, 0).bars[0].unwrap().to_string(),
-            "mem32 pref 0xfd000000+0x1000000"
-        );
-        assert_eq!(
-            find_dev(&devs, 0, 1, 1).bars[4].unwrap().to_string(),
-            "io 0xc0a0+0x10"
-        );
+        assert_eq!(virtio.bars[5], None, "upper half of a 64-bit BAR is not a BAR");
+        assert_eq!(virtio.bars[1].unwrap().to_string(), "mem32 0xfebd1000+0x1000");
+        assert_eq!(virtio.bars[4].unwrap().to_string(), "mem64 pref 0x8000000000+0x4000");
+        assert_eq!(find_dev(&devs, 0, 2, 0).bars[0].unwrap().to_string(), "mem32 pref 0xfd000000+0x1000000");
+        assert_eq!(find_dev(&devs, 0, 1, 1).bars[4].unwrap().to_string(), "io 0xc0a0+0x10");
         // Bridge: two BAR slots, here one 64-bit BAR.
         let bridge = find_dev(&devs, 0, 6, 0);
         assert_eq!(bridge.header_type, 1);
         assert_eq!(
             bridge.bars[0],
-            Some(Bar::Memory {
-                base: 0xfe00_0000,
-                size: 0x100,
-                prefetchable: false,
-                is_64: true
-            })
+            Some(Bar::Memory { base: 0xfe00_0000, size: 0x100, prefetchable: false, is_64: true })
         );
         assert!(bridge.bars[1..].iter().all(Option::is_none));
         let rtl = find_dev(&devs, 1, 0, 0);
@@ -892,12 +726,7 @@ mod tests {
     #[test]
     fn sizing_restores_bars_and_command_exactly() {
         let model = machine();
-        let before: HashMap<_, _> = model
-            .borrow()
-            .funcs
-            .iter()
-            .map(|(k, f)| (*k, f.cfg))
-            .collect();
+        let before: HashMap<_, _> = model.borrow().funcs.iter().map(|(k, f)| (*k, f.cfg)).collect();
         let (_, ports) = scan(&model);
         let m = model.borrow();
         assert!(m.errors.is_empty(), "{:?}", m.errors);
@@ -906,11 +735,8 @@ mod tests {
         }
         // The e1000's sizing: decode off, probe each BAR, decode back on.
         let dev3 = config_address(PciAddress::new(0, 3, 0), 0);
-        let w: Vec<(u32, u32)> = data_writes(&ports)
-            .into_iter()
-            .filter(|(a, _)| a & !0xFF == dev3)
-            .map(|(a, v)| (a & 0xFF, v))
-            .collect();
+        let w: Vec<(u32, u32)> =
+            data_writes(&ports).into_iter().filter(|(a, _)| a & !0xFF == dev3).map(|(a, v)| (a & 0xFF, v)).collect();
         let mut expect = vec![(0x04, 0x0000_0000)];
         expect.extend([(0x10, 0xFFFF_FFFF), (0x10, 0xfebc_0000)]);
         expect.extend([(0x14, 0xFFFF_FFFF), (0x14, 0xc001)]);
@@ -926,11 +752,8 @@ mod tests {
         let model = machine();
         let (_, ports) = scan(&model);
         let cmd = config_address(PciAddress::new(0, 0, 0), 0x04);
-        let host_writes: Vec<u32> = data_writes(&ports)
-            .iter()
-            .filter(|w| w.0 & !0xFF == cmd & !0xFF)
-            .map(|w| w.0 & 0xFF)
-            .collect();
+        let host_writes: Vec<u32> =
+            data_writes(&ports).iter().filter(|w| w.0 & !0xFF == cmd & !0xFF).map(|w| w.0 & 0xFF).collect();
         // Only BAR probes and restores; the command register is never written.
         assert_eq!(host_writes.len(), 12);
         assert!(!host_writes.contains(&0x04));
@@ -950,12 +773,7 @@ mod tests {
     fn bus_master_enable_keeps_other_bits_and_status() {
         let model = machine();
         let a = PciAddress::new(0, 3, 0);
-        model
-            .borrow_mut()
-            .funcs
-            .get_mut(&(0, 3, 0))
-            .unwrap()
-            .set32(0x04, 0x8010_0400);
+        model.borrow_mut().funcs.get_mut(&(0, 3, 0)).unwrap().set32(0x04, 0x8010_0400);
         let mut cfg = ConfigSpace::new(model_ports(&model));
         cfg.enable_bus_master(a);
         assert_eq!(cfg.ports().writes().last(), Some(&(0xCFC, 0x0000_0407)));
@@ -968,14 +786,8 @@ mod tests {
         let model = machine();
         model.borrow_mut().funcs.insert(
             (0, 7, 0),
-            Func::new(0x1234, 0x5678, 0xFF, 0, 0).bar(
-                4,
-                BarKind::Mem32 {
-                    base: 0xe000_0000,
-                    size: 0x1000,
-                    pref: false,
-                },
-            ),
+            Func::new(0x1234, 0x5678, 0xFF, 0, 0)
+                .bar(4, BarKind::Mem32 { base: 0xe000_0000, size: 0x1000, pref: false }),
         );
         {
             let mut m = model.borrow_mut();
@@ -996,12 +808,7 @@ mod tests {
         // Below-1MiB type decodes as 32-bit.
         assert_eq!(
             decode_bar32(0x000d_0002, 0xFFFF_F002),
-            Some(Bar::Memory {
-                base: 0xd_0000,
-                size: 0x1000,
-                prefetchable: false,
-                is_64: false
-            })
+            Some(Bar::Memory { base: 0xd_0000, size: 0x1000, prefetchable: false, is_64: false })
         );
     }
 
@@ -1013,23 +820,13 @@ mod tests {
             Rtl8139,
         }
         let table = [
-            DriverEntry {
-                id: PciId::new(0x8086, 0x100e),
-                name: "e1000",
-                driver: Nic::E1000,
-            },
-            DriverEntry {
-                id: PciId::new(0x10ec, 0x8139),
-                name: "rtl8139",
-                driver: Nic::Rtl8139,
-            },
+            DriverEntry { id: PciId::new(0x8086, 0x100e), name: "e1000", driver: Nic::E1000 },
+            DriverEntry { id: PciId::new(0x10ec, 0x8139), name: "rtl8139", driver: Nic::Rtl8139 },
         ];
         let model = machine();
         let (devs, _) = scan(&model);
-        let bound: Vec<(String, &Nic)> = devs
-            .iter()
-            .filter_map(|d| find(&table, d).map(|e| (d.addr.to_string(), &e.driver)))
-            .collect();
+        let bound: Vec<(String, &Nic)> =
+            devs.iter().filter_map(|d| find(&table, d).map(|e| (d.addr.to_string(), &e.driver))).collect();
         assert_eq!(
             bound,
             [

@@ -36,7 +36,9 @@ impl PortIo for X86Ports {
     }
     fn write8(&mut self, port: u16, value: u8) {
         // SAFETY: as in `read8`.
-        unsafe { core::arch::asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack, preserves_flags)) };
+        unsafe {
+            core::arch::asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack, preserves_flags))
+        };
     }
     fn read16(&mut self, port: u16) -> u16 {
         let v: u16;
@@ -46,17 +48,23 @@ impl PortIo for X86Ports {
     }
     fn write16(&mut self, port: u16, value: u16) {
         // SAFETY: as in `read8`.
-        unsafe { core::arch::asm!("out dx, ax", in("dx") port, in("ax") value, options(nomem, nostack, preserves_flags)) };
+        unsafe {
+            core::arch::asm!("out dx, ax", in("dx") port, in("ax") value, options(nomem, nostack, preserves_flags))
+        };
     }
     fn read32(&mut self, port: u16) -> u32 {
         let v: u32;
         // SAFETY: as in `read8`.
-        unsafe { core::arch::asm!("in eax, dx", out("eax") v, in("dx") port, options(nomem, nostack, preserves_flags)) };
+        unsafe {
+            core::arch::asm!("in eax, dx", out("eax") v, in("dx") port, options(nomem, nostack, preserves_flags))
+        };
         v
     }
     fn write32(&mut self, port: u16, value: u32) {
         // SAFETY: as in `read8`.
-        unsafe { core::arch::asm!("out dx, eax", in("dx") port, in("eax") value, options(nomem, nostack, preserves_flags)) };
+        unsafe {
+            core::arch::asm!("out dx, eax", in("dx") port, in("eax") value, options(nomem, nostack, preserves_flags))
+        };
     }
 }
 

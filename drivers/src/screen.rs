@@ -151,7 +151,8 @@ mod tests {
         draw_status(&mut fb, "Clove 9.9", &["first", "second"]);
         // Background outside the text, title colour somewhere in the title.
         assert_eq!(fb.read_pixel(0, 0), Some(BACKGROUND));
-        let title_has_ink = (TITLE_Y..TITLE_Y + 24).any(|y| (MARGIN..MARGIN + 60).any(|x| fb.read_pixel(x, y) == Some(TITLE)));
+        let title_has_ink =
+            (TITLE_Y..TITLE_Y + 24).any(|y| (MARGIN..MARGIN + 60).any(|x| fb.read_pixel(x, y) == Some(TITLE)));
         assert!(title_has_ink);
         // Each body line matches a standalone rendering of the same text.
         let mut want = screen(640, 480);

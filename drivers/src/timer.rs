@@ -48,28 +48,16 @@ impl fmt::Display for TimerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             TimerError::PitNotCounting => {
-                write!(
-                    f,
-                    "TSC calibration: PIT channel 2 output high before counting (no PIT?)"
-                )
+                write!(f, "TSC calibration: PIT channel 2 output high before counting (no PIT?)")
             }
             TimerError::PitTimeout { polls } => {
-                write!(
-                    f,
-                    "TSC calibration: PIT channel 2 did not reach terminal count in {polls} polls"
-                )
+                write!(f, "TSC calibration: PIT channel 2 did not reach terminal count in {polls} polls")
             }
             TimerError::TscNotAdvancing { before, after } => {
-                write!(
-                    f,
-                    "TSC calibration: TSC did not advance ({before:#x} -> {after:#x})"
-                )
+                write!(f, "TSC calibration: TSC did not advance ({before:#x} -> {after:#x})")
             }
             TimerError::TscOutOfRange { hz } => {
-                write!(
-                    f,
-                    "TSC calibration: measured {hz} Hz, outside 1 MHz..100 GHz"
-                )
+                write!(f, "TSC calibration: measured {hz} Hz, outside 1 MHz..100 GHz")
             }
         }
     }
@@ -79,10 +67,7 @@ impl fmt::Display for TimerError {
 ///
 /// Channel 2 is used because its gate and output are readable through port
 /// 0x61 without interrupts. Port 0x61 is restored afterwards.
-pub fn calibrate_tsc<P: PortIo>(
-    ports: &mut P,
-    mut rdtsc: impl FnMut() -> u64,
-) -> Result<u64, TimerError> {
+pub fn calibrate_tsc<P: PortIo>(ports: &mut P, mut rdtsc: impl FnMut() -> u64) -> Result<u64, TimerError> {
     let saved = ports.read8(PORT_61);
     ports.write8(PORT_61, (saved & !SPEAKER) | GATE2);
     ports.write8(PIT_COMMAND, CH2_LOHI_MODE0);
@@ -91,16 +76,10 @@ pub fn calibrate_tsc<P: PortIo>(
     ports.write8(PIT_CH2_DATA, hi);
 
     let before = rdtsc();
-    let mut result = Err(TimerError::PitTimeout {
-        polls: PIT_POLL_LIMIT,
-    });
+    let mut result = Err(TimerError::PitTimeout { polls: PIT_POLL_LIMIT });
     for poll in 0..PIT_POLL_LIMIT {
         if ports.read8(PORT_61) & OUT2 != 0 {
-            result = if poll == 0 {
-                Err(TimerError::PitNotCounting)
-            } else {
-                Ok(rdtsc())
-            };
+            result = if poll == 0 { Err(TimerError::PitNotCounting) } else { Ok(rdtsc()) };
             break;
         }
     }
@@ -129,10 +108,7 @@ impl Clock {
     /// `tsc_hz` comes from [`calibrate_tsc`]; zero is taken as 1 so the
     /// clock can never divide by zero.
     pub fn new(tsc_hz: u64, origin_tsc: u64) -> Self {
-        Self {
-            tsc_hz: tsc_hz.max(1),
-            origin: origin_tsc,
-        }
+        Self { tsc_hz: tsc_hz.max(1), origin: origin_tsc }
     }
 
     pub fn tsc_hz(&self) -> u64 {
@@ -199,8 +175,8 @@ mod tests {
         })
     }
 
-    fn tsc(values: &[u64]) -> impl FnMut() -> u64 {
-        let mut it = values.to_vec().into_iter();
+    fn tsc(values: &[u64]) -> impl FnMut() -> u64 + '_ {
+        let mut it = values.iter().copied();
         move || it.next().expect("rdtsc called too often")
     }
 
@@ -240,12 +216,7 @@ mod tests {
     fn dead_pit_times_out_and_restores_port_61() {
         let mut ports = pit(0x00, None);
         let err = calibrate_tsc(&mut ports, tsc(&[5])).unwrap_err();
-        assert_eq!(
-            err,
-            TimerError::PitTimeout {
-                polls: PIT_POLL_LIMIT
-            }
-        );
+        assert_eq!(err, TimerError::PitTimeout { polls: PIT_POLL_LIMIT });
         assert_eq!(ports.log.len(), 5 + PIT_POLL_LIMIT as usize + 1);
         assert_eq!(ports.log.last(), Some(&Access::Write8(0x61, 0x00)));
     }
@@ -262,21 +233,9 @@ mod tests {
     #[test]
     fn stuck_tsc_is_rejected() {
         let err = calibrate_tsc(&mut pit(0, Some(2)), tsc(&[77, 77])).unwrap_err();
-        assert_eq!(
-            err,
-            TimerError::TscNotAdvancing {
-                before: 77,
-                after: 77
-            }
-        );
+        assert_eq!(err, TimerError::TscNotAdvancing { before: 77, after: 77 });
         let err = calibrate_tsc(&mut pit(0, Some(2)), tsc(&[77, 10])).unwrap_err();
-        assert_eq!(
-            err,
-            TimerError::TscNotAdvancing {
-                before: 77,
-                after: 10
-            }
-        );
+        assert_eq!(err, TimerError::TscNotAdvancing { before: 77, after: 10 });
     }
 
     #[test]
@@ -308,10 +267,7 @@ mod tests {
         // Ten years at 3 GHz: ticks * 10^6 is far beyond u64.
         let ten_years_s = 10 * 365 * 24 * 3600u64;
         let c = Clock::new(3_000_000_000, 0);
-        assert_eq!(
-            c.micros_at(ten_years_s * 3_000_000_000),
-            ten_years_s * 1_000_000
-        );
+        assert_eq!(c.micros_at(ten_years_s * 3_000_000_000), ten_years_s * 1_000_000);
         assert_eq!(c.millis_at(u64::MAX), u64::MAX / 3_000_000);
         // Even a nonsense 1 Hz clock saturates rather than wrapping.
         let slow = Clock::new(0, 0);

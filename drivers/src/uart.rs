@@ -58,15 +58,11 @@ impl fmt::Display for UartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             UartError::NotPresent { base } => {
-                write!(
-                    f,
-                    "no 16550 UART at port {base:#x}: scratch register did not read back"
-                )
+                write!(f, "no 16550 UART at port {base:#x}: scratch register did not read back")
             }
-            UartError::BadBaud { base, baud } => write!(
-                f,
-                "UART at port {base:#x}: baud rate {baud} is not 115200 divided by a whole number"
-            ),
+            UartError::BadBaud { base, baud } => {
+                write!(f, "UART at port {base:#x}: baud rate {baud} is not 115200 divided by a whole number")
+            }
         }
     }
 }
@@ -83,12 +79,7 @@ pub struct Uart16550<P: PortIo> {
 
 impl<P: PortIo> Uart16550<P> {
     pub fn new(ports: P, base: u16) -> Self {
-        Self {
-            ports,
-            base,
-            dropped: 0,
-            stalled: false,
-        }
+        Self { ports, base, dropped: 0, stalled: false }
     }
 
     pub fn base(&self) -> u16 {
@@ -108,13 +99,8 @@ impl<P: PortIo> Uart16550<P> {
     /// Interrupts stay off: the driver is polled.
     pub fn init(&mut self, baud: u32) -> Result<(), UartError> {
         let divisor = match BASE_BAUD.checked_div(baud) {
-            Some(d) if BASE_BAUD % baud == 0 && d <= u16::MAX as u32 => d as u16,
-            _ => {
-                return Err(UartError::BadBaud {
-                    base: self.base,
-                    baud,
-                })
-            }
+            Some(d) if BASE_BAUD.is_multiple_of(baud) && d <= u16::MAX as u32 => d as u16,
+            _ => return Err(UartError::BadBaud { base: self.base, baud }),
         };
         // An absent port floats to 0xff, so test two complementary patterns.
         for pattern in [0x55, 0xAA] {
@@ -240,10 +226,7 @@ mod tests {
         // Nothing answers: reads float to 0xff.
         let mut u = Uart16550::new(RecordingPorts::new(), COM1);
         assert_eq!(u.init(115_200), Err(UartError::NotPresent { base: COM1 }));
-        assert_eq!(
-            u.ports().log,
-            [Access::Write8(0x3FF, 0x55), Access::Read8(0x3FF, 0xFF)]
-        );
+        assert_eq!(u.ports().log, [Access::Write8(0x3FF, 0x55), Access::Read8(0x3FF, 0xFF)]);
         assert_eq!(
             UartError::NotPresent { base: COM1 }.to_string(),
             "no 16550 UART at port 0x3f8: scratch register did not read back"
@@ -266,12 +249,7 @@ mod tests {
         u.write_byte(b'A');
         assert_eq!(
             u.ports().log,
-            [
-                Access::Read8(LSR, 0),
-                Access::Read8(LSR, 0),
-                Access::Read8(LSR, 0x20),
-                Access::Write8(COM1, b'A'),
-            ]
+            [Access::Read8(LSR, 0), Access::Read8(LSR, 0), Access::Read8(LSR, 0x20), Access::Write8(COM1, b'A'),]
         );
         assert_eq!(u.dropped(), 0);
     }
@@ -304,10 +282,7 @@ mod tests {
         u.write_byte(b'a');
         // Full bound again after a success.
         u.write_byte(b'b');
-        assert_eq!(
-            u.ports().writes(),
-            [(COM1, b'a' as u32), (COM1, b'b' as u32)]
-        );
+        assert_eq!(u.ports().writes(), [(COM1, b'a' as u32), (COM1, b'b' as u32)]);
         assert_eq!(u.dropped(), 1);
     }
 
@@ -329,13 +304,6 @@ mod tests {
         let mut u = Uart16550::new(p, COM1);
         assert_eq!(u.try_read_byte(), None);
         assert_eq!(u.try_read_byte(), Some(b'k'));
-        assert_eq!(
-            u.ports().log,
-            [
-                Access::Read8(LSR, 0x60),
-                Access::Read8(LSR, 0x61),
-                Access::Read8(COM1, b'k')
-            ]
-        );
+        assert_eq!(u.ports().log, [Access::Read8(LSR, 0x60), Access::Read8(LSR, 0x61), Access::Read8(COM1, b'k')]);
     }
 }

@@ -87,11 +87,7 @@ impl<P: PortIo> DispiRegs for DispiPorts<P> {
     fn unblank_vga(&mut self) {
         // Reading input status 1 puts port 0x3C0 back to "index" state; it
         // sits at 0x3DA or 0x3BA depending on colour/mono in MISC bit 0.
-        let status1 = if self.ports.read8(VGA_MISC_READ) & 1 != 0 {
-            VGA_STATUS1_COLOR
-        } else {
-            VGA_STATUS1_MONO
-        };
+        let status1 = if self.ports.read8(VGA_MISC_READ) & 1 != 0 { VGA_STATUS1_COLOR } else { VGA_STATUS1_MONO };
         self.ports.read8(status1);
         self.ports.write8(VGA_ATTR, ATTR_PAS);
     }
@@ -126,8 +122,7 @@ impl<M: Mmio> DispiRegs for DispiMmio<M> {
         self.mmio.read16(DISPI_MMIO_OFFSET + 2 * index as usize)
     }
     fn write(&mut self, index: u16, value: u16) {
-        self.mmio
-            .write16(DISPI_MMIO_OFFSET + 2 * index as usize, value)
+        self.mmio.write16(DISPI_MMIO_OFFSET + 2 * index as usize, value)
     }
     fn unblank_vga(&mut self) {
         if !self.vga {
@@ -171,83 +166,44 @@ impl Mode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VbeError {
     /// The ID register does not hold a DISPI interface ID.
-    NotBochs {
-        id: u16,
-    },
+    NotBochs { id: u16 },
     /// DISPI is there but older than 0xB0C2 (no 32 bpp or LFB).
-    TooOld {
-        id: u16,
-    },
+    TooOld { id: u16 },
     /// Only 32 bpp is supported.
-    UnsupportedBpp {
-        bpp: u16,
-    },
-    ZeroSize {
-        width: u16,
-        height: u16,
-    },
+    UnsupportedBpp { bpp: u32 },
+    /// A side is zero or does not fit the 16-bit registers.
+    InvalidSize { width: u32, height: u32 },
     /// The request is beyond what GETCAPS reported.
-    ExceedsCaps {
-        width: u16,
-        height: u16,
-        bpp: u16,
-        caps: Caps,
-    },
+    ExceedsCaps { width: u32, height: u32, bpp: u32, caps: Caps },
     /// The mode needs more video memory than the device has.
-    ExceedsVram {
-        needed: u64,
-        vram: u64,
-    },
+    ExceedsVram { needed: u64, vram: u64 },
     /// After enabling, the device reports another mode than the one set.
-    ModeNotTaken {
-        want: (u16, u16, u16),
-        got: (u16, u16, u16),
-    },
+    ModeNotTaken { want: (u32, u32, u32), got: (u32, u32, u32) },
 }
 
 impl fmt::Display for VbeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            VbeError::NotBochs { id } => write!(
-                f,
-                "Bochs VBE: ID register reads {id:#06x}, no DISPI interface"
-            ),
+            VbeError::NotBochs { id } => write!(f, "Bochs VBE: ID register reads {id:#06x}, no DISPI interface"),
             VbeError::TooOld { id } => {
-                write!(
-                    f,
-                    "Bochs VBE: interface {id:#06x} is too old for a 32 bpp linear framebuffer"
-                )
+                write!(f, "Bochs VBE: interface {id:#06x} is too old for a 32 bpp linear framebuffer")
             }
             VbeError::UnsupportedBpp { bpp } => {
                 write!(f, "Bochs VBE: {bpp} bpp requested, only 32 is supported")
             }
-            VbeError::ZeroSize { width, height } => {
-                write!(f, "Bochs VBE: mode {width}x{height} has a zero side")
+            VbeError::InvalidSize { width, height } => {
+                write!(f, "Bochs VBE: mode {width}x{height} is not a valid size (1..=65535 per side)")
             }
-            VbeError::ExceedsCaps {
-                width,
-                height,
-                bpp,
-                caps,
-            } => write!(
+            VbeError::ExceedsCaps { width, height, bpp, caps } => write!(
                 f,
                 "Bochs VBE: mode {width}x{height}x{bpp} exceeds device maximum {}x{}x{}",
                 caps.max_width, caps.max_height, caps.max_bpp
             ),
             VbeError::ExceedsVram { needed, vram } => {
-                write!(
-                    f,
-                    "Bochs VBE: mode needs {needed} bytes of video memory, device has {vram}"
-                )
+                write!(f, "Bochs VBE: mode needs {needed} bytes of video memory, device has {vram}")
             }
-            VbeError::ModeNotTaken {
-                want: (w, h, b),
-                got: (gw, gh, gb),
-            } => {
-                write!(
-                    f,
-                    "Bochs VBE: set {w}x{h}x{b} but device reports {gw}x{gh}x{gb}"
-                )
+            VbeError::ModeNotTaken { want: (w, h, b), got: (gw, gh, gb) } => {
+                write!(f, "Bochs VBE: set {w}x{h}x{b} but device reports {gw}x{gh}x{gb}")
             }
         }
     }
@@ -297,11 +253,7 @@ impl<R: DispiRegs> BochsVbe<R> {
         if caps == current || caps.0 == 0 || caps.1 == 0 {
             return None;
         }
-        Some(Caps {
-            max_width: caps.0,
-            max_height: caps.1,
-            max_bpp: caps.2,
-        })
+        Some(Caps { max_width: caps.0, max_height: caps.1, max_bpp: caps.2 })
     }
 
     /// Video memory in bytes, when the device reports it.
@@ -312,45 +264,33 @@ impl<R: DispiRegs> BochsVbe<R> {
         }
     }
 
-    /// Sets a linear-framebuffer mode and checks the device took it.
-    pub fn set_mode(&mut self, width: u16, height: u16, bpp: u16) -> Result<Mode, VbeError> {
+    /// Sets a linear-framebuffer mode and checks the device took it. Only
+    /// `bpp == 32` is supported.
+    pub fn set_mode(&mut self, width: u32, height: u32, bpp: u32) -> Result<Mode, VbeError> {
         self.probe()?;
         if bpp != 32 {
             return Err(VbeError::UnsupportedBpp { bpp });
         }
-        if width == 0 || height == 0 {
-            return Err(VbeError::ZeroSize { width, height });
-        }
+        let (Ok(w @ 1..), Ok(h @ 1..)) = (u16::try_from(width), u16::try_from(height)) else {
+            return Err(VbeError::InvalidSize { width, height });
+        };
         if let Some(caps) = self.max_resolution() {
-            if width > caps.max_width || height > caps.max_height || bpp > caps.max_bpp {
-                return Err(VbeError::ExceedsCaps {
-                    width,
-                    height,
-                    bpp,
-                    caps,
-                });
+            if w > caps.max_width || h > caps.max_height || bpp > caps.max_bpp as u32 {
+                return Err(VbeError::ExceedsCaps { width, height, bpp, caps });
             }
         }
-        let mode = Mode {
-            width: width as u32,
-            height: height as u32,
-            bpp: bpp as u32,
-            pitch: width as u32 * 4,
-        };
+        let mode = Mode { width, height, bpp, pitch: width * 4 };
         if let Some(vram) = self.video_memory() {
             if mode.bytes() > vram {
-                return Err(VbeError::ExceedsVram {
-                    needed: mode.bytes(),
-                    vram,
-                });
+                return Err(VbeError::ExceedsVram { needed: mode.bytes(), vram });
             }
         }
 
         self.regs.write(index::ENABLE, 0);
-        self.regs.write(index::XRES, width);
-        self.regs.write(index::YRES, height);
-        self.regs.write(index::BPP, bpp);
-        self.regs.write(index::VIRT_WIDTH, width);
+        self.regs.write(index::XRES, w);
+        self.regs.write(index::YRES, h);
+        self.regs.write(index::BPP, bpp as u16);
+        self.regs.write(index::VIRT_WIDTH, w);
         self.regs.write(index::X_OFFSET, 0);
         self.regs.write(index::Y_OFFSET, 0);
         self.regs.write(index::ENABLE, ENABLED | LFB_ENABLED);
@@ -358,22 +298,16 @@ impl<R: DispiRegs> BochsVbe<R> {
 
         // QEMU clamps rather than failing (width to a multiple of 8, height
         // to video memory), so read back what it actually did.
-        let got = self.read_mode();
+        let (gw, gh, gb) = self.read_mode();
+        let got = (gw as u32, gh as u32, gb as u32);
         if got != (width, height, bpp) {
-            return Err(VbeError::ModeNotTaken {
-                want: (width, height, bpp),
-                got,
-            });
+            return Err(VbeError::ModeNotTaken { want: (width, height, bpp), got });
         }
         Ok(mode)
     }
 
     fn read_mode(&mut self) -> (u16, u16, u16) {
-        (
-            self.regs.read(index::XRES),
-            self.regs.read(index::YRES),
-            self.regs.read(index::BPP),
-        )
+        (self.regs.read(index::XRES), self.regs.read(index::YRES), self.regs.read(index::BPP))
     }
 }
 
@@ -516,15 +450,7 @@ mod tests {
         let model = Rc::new(RefCell::new(Dispi::qemu()));
         let mut v = vbe(&model);
         let mode = v.set_mode(1024, 768, 32).unwrap();
-        assert_eq!(
-            mode,
-            Mode {
-                width: 1024,
-                height: 768,
-                bpp: 32,
-                pitch: 4096
-            }
-        );
+        assert_eq!(mode, Mode { width: 1024, height: 768, bpp: 32, pitch: 4096 });
         assert_eq!(mode.bytes(), 3 * 1024 * 1024);
 
         let mut want = Vec::new();
@@ -536,23 +462,10 @@ mod tests {
         want.extend([rd(1, 16000), rd(2, 12000), rd(3, 32)].concat());
         want.extend(wr(4, 0));
         want.extend(rd(0xA, 256));
-        for (i, val) in [
-            (4, 0),
-            (1, 1024),
-            (2, 768),
-            (3, 32),
-            (6, 1024),
-            (8, 0),
-            (9, 0),
-            (4, 0x41),
-        ] {
+        for (i, val) in [(4, 0), (1, 1024), (2, 768), (3, 32), (6, 1024), (8, 0), (9, 0), (4, 0x41)] {
             want.extend(wr(i, val));
         }
-        want.extend([
-            Access::Read8(0x3CC, 0x67),
-            Access::Read8(0x3DA, 0),
-            Access::Write8(0x3C0, 0x20),
-        ]);
+        want.extend([Access::Read8(0x3CC, 0x67), Access::Read8(0x3DA, 0), Access::Write8(0x3C0, 0x20)]);
         want.extend([rd(1, 1024), rd(2, 768), rd(3, 32)].concat());
         assert_eq!(v.regs().ports().log, want);
 
@@ -611,11 +524,7 @@ mod tests {
             .collect();
         assert_eq!(
             vga,
-            [
-                MmioAccess::Read(0x40C, 1, 0x67),
-                MmioAccess::Read(0x41A, 1, 0),
-                MmioAccess::Write(0x400, 1, 0x20)
-            ]
+            [MmioAccess::Read(0x40C, 1, 0x67), MmioAccess::Read(0x41A, 1, 0), MmioAccess::Write(0x400, 1, 0x20)]
         );
     }
 
@@ -625,33 +534,11 @@ mod tests {
         model.borrow_mut().caps = (2560, 1600, 32);
         let mut v = vbe(&model);
         let err = v.set_mode(4096, 2160, 32).unwrap_err();
-        let caps = Caps {
-            max_width: 2560,
-            max_height: 1600,
-            max_bpp: 32,
-        };
-        assert_eq!(
-            err,
-            VbeError::ExceedsCaps {
-                width: 4096,
-                height: 2160,
-                bpp: 32,
-                caps
-            }
-        );
-        assert_eq!(
-            err.to_string(),
-            "Bochs VBE: mode 4096x2160x32 exceeds device maximum 2560x1600x32"
-        );
+        let caps = Caps { max_width: 2560, max_height: 1600, max_bpp: 32 };
+        assert_eq!(err, VbeError::ExceedsCaps { width: 4096, height: 2160, bpp: 32, caps });
+        assert_eq!(err.to_string(), "Bochs VBE: mode 4096x2160x32 exceeds device maximum 2560x1600x32");
         // Only the GETCAPS toggle was written.
-        let data: Vec<u32> = v
-            .regs()
-            .ports()
-            .writes()
-            .iter()
-            .filter(|w| w.0 == 0x1CF)
-            .map(|w| w.1)
-            .collect();
+        let data: Vec<u32> = v.regs().ports().writes().iter().filter(|w| w.0 == 0x1CF).map(|w| w.1).collect();
         assert_eq!(data, [0x02, 0x00]);
     }
 
@@ -660,18 +547,9 @@ mod tests {
         let model = Rc::new(RefCell::new(Dispi::qemu()));
         model.borrow_mut().vram_64k = 64; // 4 MiB
         let err = vbe(&model).set_mode(1920, 1080, 32).unwrap_err();
-        assert_eq!(
-            err,
-            VbeError::ExceedsVram {
-                needed: 1920 * 1080 * 4,
-                vram: 4 << 20
-            }
-        );
+        assert_eq!(err, VbeError::ExceedsVram { needed: 1920 * 1080 * 4, vram: 4 << 20 });
         // Exactly fits.
-        assert_eq!(
-            vbe(&model).set_mode(1024, 1024, 32).map(|m| m.bytes()),
-            Ok(4 << 20)
-        );
+        assert_eq!(vbe(&model).set_mode(1024, 1024, 32).map(|m| m.bytes()), Ok(4 << 20));
     }
 
     #[test]
@@ -679,22 +557,14 @@ mod tests {
         // Nothing decodes the ports.
         let mut v = BochsVbe::new(DispiPorts::new(RecordingPorts::new()));
         assert_eq!(v.probe(), Err(VbeError::NotBochs { id: 0xFFFF }));
-        assert_eq!(
-            v.set_mode(800, 600, 32),
-            Err(VbeError::NotBochs { id: 0xFFFF })
-        );
+        assert_eq!(v.set_mode(800, 600, 32), Err(VbeError::NotBochs { id: 0xFFFF }));
         assert_eq!(
             VbeError::NotBochs { id: 0xFFFF }.to_string(),
             "Bochs VBE: ID register reads 0xffff, no DISPI interface"
         );
 
         let model = Rc::new(RefCell::new(Dispi::qemu()));
-        for (id, ok) in [
-            (0xB0C1, false),
-            (0xB0C2, true),
-            (0xB0C5, true),
-            (0xB0D0, false),
-        ] {
+        for (id, ok) in [(0xB0C1, false), (0xB0C2, true), (0xB0C5, true), (0xB0D0, false)] {
             model.borrow_mut().id = id;
             let got = vbe(&model).probe();
             match ok {
@@ -710,33 +580,18 @@ mod tests {
     fn mode_the_device_did_not_take_is_an_error() {
         let model = Rc::new(RefCell::new(Dispi::qemu()));
         let err = vbe(&model).set_mode(1366, 768, 32).unwrap_err();
-        assert_eq!(
-            err,
-            VbeError::ModeNotTaken {
-                want: (1366, 768, 32),
-                got: (1360, 768, 32)
-            }
-        );
-        assert_eq!(
-            err.to_string(),
-            "Bochs VBE: set 1366x768x32 but device reports 1360x768x32"
-        );
+        assert_eq!(err, VbeError::ModeNotTaken { want: (1366, 768, 32), got: (1360, 768, 32) });
+        assert_eq!(err.to_string(), "Bochs VBE: set 1366x768x32 but device reports 1360x768x32");
     }
 
     #[test]
     fn bad_requests_are_rejected() {
         let model = Rc::new(RefCell::new(Dispi::qemu()));
-        assert_eq!(
-            vbe(&model).set_mode(0, 768, 32),
-            Err(VbeError::ZeroSize {
-                width: 0,
-                height: 768
-            })
-        );
-        assert_eq!(
-            vbe(&model).set_mode(1024, 768, 16),
-            Err(VbeError::UnsupportedBpp { bpp: 16 })
-        );
+        for (w, h) in [(0, 768), (1024, 0), (65_536, 768)] {
+            let err = VbeError::InvalidSize { width: w, height: h };
+            assert_eq!(vbe(&model).set_mode(w, h, 32), Err(err));
+        }
+        assert_eq!(vbe(&model).set_mode(1024, 768, 16), Err(VbeError::UnsupportedBpp { bpp: 16 }));
     }
 
     #[test]
@@ -744,43 +599,20 @@ mod tests {
         let model = Rc::new(RefCell::new(Dispi::qemu()));
         model.borrow_mut().regs[4] = ENABLED | LFB_ENABLED;
         let caps = vbe(&model).max_resolution();
-        assert_eq!(
-            caps,
-            Some(Caps {
-                max_width: 16000,
-                max_height: 12000,
-                max_bpp: 32
-            })
-        );
+        assert_eq!(caps, Some(Caps { max_width: 16000, max_height: 12000, max_bpp: 32 }));
         assert_eq!(model.borrow().regs[4], ENABLED | LFB_ENABLED);
     }
 
     #[test]
     fn pci_ids_map_to_kinds_and_transports() {
-        assert_eq!(
-            bochs_kind(0x1234, 0x1111, 0x03, 0x00),
-            Some(BochsKind::StdVga)
-        );
-        assert_eq!(
-            bochs_kind(0x1234, 0x1111, 0x03, 0x80),
-            Some(BochsKind::BochsDisplay)
-        );
-        assert_eq!(
-            bochs_kind(0x1b36, 0x0100, 0x03, 0x00),
-            Some(BochsKind::QxlVga)
-        );
-        assert_eq!(
-            bochs_kind(0x1b36, 0x0100, 0x03, 0x80),
-            None,
-            "secondary QXL has no VGA"
-        );
+        assert_eq!(bochs_kind(0x1234, 0x1111, 0x03, 0x00), Some(BochsKind::StdVga));
+        assert_eq!(bochs_kind(0x1234, 0x1111, 0x03, 0x80), Some(BochsKind::BochsDisplay));
+        assert_eq!(bochs_kind(0x1b36, 0x0100, 0x03, 0x00), Some(BochsKind::QxlVga));
+        assert_eq!(bochs_kind(0x1b36, 0x0100, 0x03, 0x80), None, "secondary QXL has no VGA");
         assert_eq!(bochs_kind(0x1af4, 0x1050, 0x03, 0x00), None);
         assert_eq!(BochsKind::StdVga.transport(), DispiTransport::Ports);
         assert_eq!(BochsKind::QxlVga.transport(), DispiTransport::Ports);
-        assert_eq!(
-            BochsKind::BochsDisplay.transport(),
-            DispiTransport::Mmio { bar: 2 }
-        );
+        assert_eq!(BochsKind::BochsDisplay.transport(), DispiTransport::Mmio { bar: 2 });
         assert_eq!(BochsKind::BochsDisplay.framebuffer_bar(), 0);
     }
 }

@@ -1,6 +1,5 @@
 //! Everything that only exists on the bare target.
 
-
 mod console;
 mod cpu;
 mod display;
@@ -32,7 +31,7 @@ extern "C" fn rust_entry(kind: u32, eax: u32, ebx: u32, stack_arg: u32) -> ! {
     // SAFETY: called once, with the entry registers, before the heap exists.
     let boot = match unsafe { memory::read_boot_info(kind, eax, ebx) } {
         Ok(b) => b,
-        Err(e) => fault::boot_failed(&mut con, ports, &e),
+        Err(e) => boot_failed(&mut con, ports, &e),
     };
     let opts = options::Options::parse(boot.cmdline.as_str());
     fault::set_test_exit(opts.test_exit);
@@ -42,7 +41,7 @@ extern "C" fn rust_entry(kind: u32, eax: u32, ebx: u32, stack_arg: u32) -> ! {
     unsafe { memory::protect_stack_guard() };
     match memory::init_heap(&boot.memory) {
         Ok((start, len)) => con.log(format_args!("heap: {start:#x}+{len:#x} ({} MiB)", len >> 20)),
-        Err(e) => fault::boot_failed(&mut con, ports, &e),
+        Err(e) => boot_failed(&mut con, ports, &e),
     }
 
     let mut cfg = pci::ConfigSpace::new(ports.clone());
@@ -51,7 +50,7 @@ extern "C" fn rust_entry(kind: u32, eax: u32, ebx: u32, stack_arg: u32) -> ! {
         con.log(format_args!("pci {}", status::PciLine(d)));
     }
 
-    let screen = display::bring_up(&boot, &devices, &mut cfg, ports.clone(), opts.mode);
+    let screen = display::bring_up(boot.framebuffer.as_ref(), &devices, &mut cfg, ports.clone(), opts.mode);
     match &screen {
         Ok(s) => con.log(format_args!("display: {}", s.describe())),
         Err(e) => con.log(format_args!("display: none ({e})")),
@@ -62,10 +61,28 @@ extern "C" fn rust_entry(kind: u32, eax: u32, ebx: u32, stack_arg: u32) -> ! {
     }
 
     con.log(format_args!("ready"));
+    match opts.test_fault {
+        Some(options::TestFault::Panic) => panic!("test-fault=panic asked for a panic"),
+        Some(options::TestFault::StackOverflow) => con.log(format_args!("recursed {} times", recurse(0))),
+        None => {}
+    }
     if opts.test_exit {
         cpu::qemu_exit(cpu::EXIT_OK);
     }
     cpu::halt_forever()
+}
+
+/// The loader's data is unusable: log it, put it on whatever screen we can
+/// find without a memory map (a small heap inside our image), and stop.
+fn boot_failed(con: &mut Console, ports: X86Ports, err: &dyn core::fmt::Display) -> ! {
+    con.log(format_args!("boot error: {err}"));
+    memory::init_fallback_heap();
+    let mut cfg = pci::ConfigSpace::new(ports.clone());
+    let devices = pci::enumerate(&mut cfg);
+    if let Ok(s) = display::bring_up(None, &devices, &mut cfg, ports, None) {
+        fault::register_framebuffer(s.fb.info());
+    }
+    fault::fatal("boot error", format_args!("{err}"), cpu::EXIT_BOOT_ERROR)
 }
 
 fn log_boot(con: &mut Console, boot: &BootInfo) {
@@ -86,4 +103,12 @@ fn log_boot(con: &mut Console, boot: &BootInfo) {
     if let Some(note) = boot.framebuffer_note {
         con.log(format_args!("framebuffer: {note}"));
     }
+}
+
+/// Unbounded recursion for `test-fault=stack`: must end on the guard page.
+#[inline(never)]
+#[allow(unconditional_recursion)]
+fn recurse(depth: u64) -> u64 {
+    let pad = core::hint::black_box([depth; 64]);
+    core::hint::black_box(recurse(depth + 1)) + pad[(depth % 64) as usize]
 }

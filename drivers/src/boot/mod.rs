@@ -306,11 +306,24 @@ pub enum BootError {
     UnknownMagic(u32),
     Null(&'static str),
     /// A structure lies outside the memory we can read.
-    Unreadable { what: &'static str, addr: u64, len: usize },
-    BadMagic { what: &'static str, found: u32 },
-    Malformed { what: &'static str, detail: &'static str },
+    Unreadable {
+        what: &'static str,
+        addr: u64,
+        len: usize,
+    },
+    BadMagic {
+        what: &'static str,
+        found: u32,
+    },
+    Malformed {
+        what: &'static str,
+        detail: &'static str,
+    },
     NotUtf8(&'static str),
-    TooLong { what: &'static str, max: usize },
+    TooLong {
+        what: &'static str,
+        max: usize,
+    },
     TooManyRegions,
     NoMemoryMap(BootProtocol),
 }
@@ -394,7 +407,10 @@ mod tests {
         for _ in 3..MAX_REGIONS {
             m.push(MemoryRegion { start: 1, len: 1, kind: MemoryKind::Reserved }).unwrap();
         }
-        assert_eq!(m.push(MemoryRegion { start: 1, len: 1, kind: MemoryKind::Reserved }), Err(BootError::TooManyRegions));
+        assert_eq!(
+            m.push(MemoryRegion { start: 1, len: 1, kind: MemoryKind::Reserved }),
+            Err(BootError::TooManyRegions)
+        );
     }
 
     #[test]

@@ -163,7 +163,10 @@ mod tests {
 
     #[test]
     fn rejects_missing_and_broken_structures() {
-        assert_eq!(parse(&qemu_like(FLAG_CMDLINE), 0x8000).unwrap_err(), BootError::NoMemoryMap(BootProtocol::Multiboot1));
+        assert_eq!(
+            parse(&qemu_like(FLAG_CMDLINE), 0x8000).unwrap_err(),
+            BootError::NoMemoryMap(BootProtocol::Multiboot1)
+        );
         assert!(matches!(parse(&qemu_like(FLAG_MMAP), 0x7000), Err(BootError::Unreadable { .. })));
 
         // An entry whose size field points past the map.

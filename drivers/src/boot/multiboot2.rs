@@ -10,7 +10,7 @@ const MAX_TOTAL_SIZE: usize = 256 * 1024;
 
 pub fn parse(mem: &impl PhysMem, addr: u64) -> Result<BootInfo, BootError> {
     const WHAT: &str = "multiboot2 info";
-    if addr % 8 != 0 {
+    if !addr.is_multiple_of(8) {
         return Err(BootError::Malformed { what: WHAT, detail: "not 8-byte aligned" });
     }
     let total = u32_at(mem.read(addr, 8, WHAT)?, 0) as usize;
@@ -82,7 +82,7 @@ mod tests {
         out.extend_from_slice(&typ.to_le_bytes());
         out.extend_from_slice(&(8 + body.len() as u32).to_le_bytes());
         out.extend_from_slice(body);
-        while out.len() % 8 != 0 {
+        while !out.len().is_multiple_of(8) {
             out.push(0);
         }
     }

@@ -67,12 +67,7 @@ impl PixelFormat {
     pub const XRGB1555: Self = Self::rgb(16, (10, 5), (5, 5), (0, 5));
 
     const fn rgb(bpp: u8, r: (u8, u8), g: (u8, u8), b: (u8, u8)) -> Self {
-        Self {
-            bpp,
-            red: Channel::new(r.0, r.1),
-            green: Channel::new(g.0, g.1),
-            blue: Channel::new(b.0, b.1),
-        }
+        Self { bpp, red: Channel::new(r.0, r.1), green: Channel::new(g.0, g.1), blue: Channel::new(b.0, b.1) }
     }
 
     /// A format as a firmware or boot loader describes it. `bpp` must be
@@ -83,26 +78,15 @@ impl PixelFormat {
             return Err(FbError::UnsupportedBpp(bpp));
         }
         for (name, c) in [("red", red), ("green", green), ("blue", blue)] {
-            if c.bits == 0 || c.bits > 8 || u32::from(c.shift) + u32::from(c.bits) > u32::from(bpp)
-            {
-                return Err(FbError::BadChannel {
-                    channel: name,
-                    shift: c.shift,
-                    bits: c.bits,
-                    bpp,
-                });
+            if c.bits == 0 || c.bits > 8 || u32::from(c.shift) + u32::from(c.bits) > u32::from(bpp) {
+                return Err(FbError::BadChannel { channel: name, shift: c.shift, bits: c.bits, bpp });
             }
         }
         let (r, g, b) = (red.field(), green.field(), blue.field());
         if r & g != 0 || r & b != 0 || g & b != 0 {
             return Err(FbError::OverlappingChannels);
         }
-        Ok(Self {
-            bpp,
-            red,
-            green,
-            blue,
-        })
+        Ok(Self { bpp, red, green, blue })
     }
 
     pub fn bpp(&self) -> u8 {
@@ -130,9 +114,7 @@ impl PixelFormat {
     /// channel. The top byte of `rgb` is ignored.
     #[inline]
     pub fn encode(&self, rgb: u32) -> u32 {
-        self.red.encode((rgb >> 16) & 0xff)
-            | self.green.encode((rgb >> 8) & 0xff)
-            | self.blue.encode(rgb & 0xff)
+        self.red.encode((rgb >> 16) & 0xff) | self.green.encode((rgb >> 8) & 0xff) | self.blue.encode(rgb & 0xff)
     }
 
     /// A raw pixel value to `0x00RRGGBB`, widening channels by bit
@@ -151,20 +133,13 @@ impl PixelFormat {
 mod tests {
     use super::*;
 
-    const ALL: [PixelFormat; 4] = [
-        PixelFormat::XRGB8888,
-        PixelFormat::RGB888,
-        PixelFormat::RGB565,
-        PixelFormat::XRGB1555,
-    ];
+    const ALL: [PixelFormat; 4] =
+        [PixelFormat::XRGB8888, PixelFormat::RGB888, PixelFormat::RGB565, PixelFormat::XRGB1555];
 
     #[test]
     fn builtin_formats_pass_validation() {
         for f in ALL {
-            assert_eq!(
-                PixelFormat::new(f.bpp(), f.red(), f.green(), f.blue()),
-                Ok(f)
-            );
+            assert_eq!(PixelFormat::new(f.bpp(), f.red(), f.green(), f.blue()), Ok(f));
         }
         assert_eq!(PixelFormat::XRGB8888.bytes_per_pixel(), 4);
         assert_eq!(PixelFormat::RGB888.bytes_per_pixel(), 3);
@@ -230,13 +205,7 @@ mod tests {
 
     #[test]
     fn bgr_layout_is_supported() {
-        let bgr = PixelFormat::new(
-            32,
-            Channel::new(0, 8),
-            Channel::new(8, 8),
-            Channel::new(16, 8),
-        )
-        .unwrap();
+        let bgr = PixelFormat::new(32, Channel::new(0, 8), Channel::new(8, 8), Channel::new(16, 8)).unwrap();
         assert_eq!(bgr.encode(0x112233), 0x332211);
         assert_eq!(bgr.decode(0x332211), 0x112233);
         assert!(!bgr.is_xrgb8888());
@@ -246,66 +215,27 @@ mod tests {
     #[test]
     fn validation_rejects_bad_formats() {
         let c8 = |s| Channel::new(s, 8);
-        assert_eq!(
-            PixelFormat::new(8, c8(0), c8(0), c8(0)),
-            Err(FbError::UnsupportedBpp(8))
-        );
-        assert_eq!(
-            PixelFormat::new(15, c8(0), c8(0), c8(0)),
-            Err(FbError::UnsupportedBpp(15))
-        );
+        assert_eq!(PixelFormat::new(8, c8(0), c8(0), c8(0)), Err(FbError::UnsupportedBpp(8)));
+        assert_eq!(PixelFormat::new(15, c8(0), c8(0), c8(0)), Err(FbError::UnsupportedBpp(15)));
         assert_eq!(
             PixelFormat::new(32, c8(16), Channel::new(8, 0), c8(0)),
-            Err(FbError::BadChannel {
-                channel: "green",
-                shift: 8,
-                bits: 0,
-                bpp: 32
-            })
+            Err(FbError::BadChannel { channel: "green", shift: 8, bits: 0, bpp: 32 })
         );
         assert_eq!(
-            PixelFormat::new(
-                32,
-                Channel::new(20, 10),
-                Channel::new(10, 10),
-                Channel::new(0, 10)
-            ),
-            Err(FbError::BadChannel {
-                channel: "red",
-                shift: 20,
-                bits: 10,
-                bpp: 32
-            })
+            PixelFormat::new(32, Channel::new(20, 10), Channel::new(10, 10), Channel::new(0, 10)),
+            Err(FbError::BadChannel { channel: "red", shift: 20, bits: 10, bpp: 32 })
         );
         assert_eq!(
             PixelFormat::new(24, c8(16), c8(8), c8(17)),
-            Err(FbError::BadChannel {
-                channel: "blue",
-                shift: 17,
-                bits: 8,
-                bpp: 24
-            })
+            Err(FbError::BadChannel { channel: "blue", shift: 17, bits: 8, bpp: 24 })
         );
         assert_eq!(
             PixelFormat::new(32, c8(255), c8(8), c8(0)),
-            Err(FbError::BadChannel {
-                channel: "red",
-                shift: 255,
-                bits: 8,
-                bpp: 32
-            })
+            Err(FbError::BadChannel { channel: "red", shift: 255, bits: 8, bpp: 32 })
         );
+        assert_eq!(PixelFormat::new(32, c8(16), c8(12), c8(0)), Err(FbError::OverlappingChannels));
         assert_eq!(
-            PixelFormat::new(32, c8(16), c8(12), c8(0)),
-            Err(FbError::OverlappingChannels)
-        );
-        assert_eq!(
-            PixelFormat::new(
-                16,
-                Channel::new(11, 5),
-                Channel::new(4, 6),
-                Channel::new(0, 5)
-            ),
+            PixelFormat::new(16, Channel::new(11, 5), Channel::new(4, 6), Channel::new(0, 5)),
             Err(FbError::OverlappingChannels)
         );
     }

@@ -38,11 +38,7 @@ impl VecMemory {
 impl FbMemory for VecMemory {
     fn write_row(&mut self, byte_offset: usize, bytes: &[u8]) {
         if !in_bounds(byte_offset, bytes.len(), self.0.len()) {
-            debug_assert!(
-                false,
-                "framebuffer write of {} bytes at {byte_offset:#x}",
-                bytes.len()
-            );
+            debug_assert!(false, "framebuffer write of {} bytes at {byte_offset:#x}", bytes.len());
             return;
         }
         self.0[byte_offset..byte_offset + bytes.len()].copy_from_slice(bytes);
@@ -50,11 +46,7 @@ impl FbMemory for VecMemory {
 
     fn read_row(&self, byte_offset: usize, out: &mut [u8]) {
         if !in_bounds(byte_offset, out.len(), self.0.len()) {
-            debug_assert!(
-                false,
-                "framebuffer read of {} bytes at {byte_offset:#x}",
-                out.len()
-            );
+            debug_assert!(false, "framebuffer read of {} bytes at {byte_offset:#x}", out.len());
             out.fill(0);
             return;
         }
@@ -103,11 +95,7 @@ fn split_aligned(addr: usize, n: usize) -> (usize, usize) {
 impl FbMemory for MmioFramebuffer {
     fn write_row(&mut self, byte_offset: usize, bytes: &[u8]) {
         if !in_bounds(byte_offset, bytes.len(), self.len) {
-            debug_assert!(
-                false,
-                "framebuffer write of {} bytes at {byte_offset:#x}",
-                bytes.len()
-            );
+            debug_assert!(false, "framebuffer write of {} bytes at {byte_offset:#x}", bytes.len());
             return;
         }
         let start = self.base + byte_offset;
@@ -137,11 +125,7 @@ impl FbMemory for MmioFramebuffer {
 
     fn read_row(&self, byte_offset: usize, out: &mut [u8]) {
         if !in_bounds(byte_offset, out.len(), self.len) {
-            debug_assert!(
-                false,
-                "framebuffer read of {} bytes at {byte_offset:#x}",
-                out.len()
-            );
+            debug_assert!(false, "framebuffer read of {} bytes at {byte_offset:#x}", out.len());
             out.fill(0);
             return;
         }
@@ -237,8 +221,7 @@ mod tests {
                 {
                     // SAFETY: `backing` is a live heap block of LEN bytes that
                     // is not touched while `fb` exists (this scope).
-                    let mut fb =
-                        unsafe { MmioFramebuffer::new(backing.as_mut_ptr() as usize, LEN) };
+                    let mut fb = unsafe { MmioFramebuffer::new(backing.as_mut_ptr() as usize, LEN) };
                     fb.write_row(offset, &pattern[..n]);
                     fb.read_row(offset, &mut read);
                     assert_eq!(fb.len(), LEN);

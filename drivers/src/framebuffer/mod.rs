@@ -28,12 +28,7 @@ pub enum FbError {
     /// Only 16, 24 and 32 bits per pixel are supported.
     UnsupportedBpp(u8),
     /// A channel is 0 or more than 8 bits wide, or sticks out of the pixel.
-    BadChannel {
-        channel: &'static str,
-        shift: u8,
-        bits: u8,
-        bpp: u8,
-    },
+    BadChannel { channel: &'static str, shift: u8, bits: u8, bpp: u8 },
     /// Two colour channels share bits.
     OverlappingChannels,
     /// Width or height is zero.
@@ -54,17 +49,9 @@ impl fmt::Display for FbError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Self::UnsupportedBpp(bpp) => {
-                write!(
-                    f,
-                    "framebuffer: {bpp} bits per pixel is not supported (need 16, 24 or 32)"
-                )
+                write!(f, "framebuffer: {bpp} bits per pixel is not supported (need 16, 24 or 32)")
             }
-            Self::BadChannel {
-                channel,
-                shift,
-                bits,
-                bpp,
-            } => write!(
+            Self::BadChannel { channel, shift, bits, bpp } => write!(
                 f,
                 "framebuffer: {channel} channel at bit {shift}, {bits} bits wide, \
                  does not fit a {bpp}-bit pixel (1 to 8 bits supported)"
@@ -74,16 +61,10 @@ impl fmt::Display for FbError {
                 write!(f, "framebuffer: empty size {width}x{height}")
             }
             Self::PitchTooSmall { pitch, min } => {
-                write!(
-                    f,
-                    "framebuffer: pitch {pitch} is less than a row of {min} bytes"
-                )
+                write!(f, "framebuffer: pitch {pitch} is less than a row of {min} bytes")
             }
             Self::TooLarge { base, bytes } => {
-                write!(
-                    f,
-                    "framebuffer: {bytes} bytes at {base:#x} do not fit the address space"
-                )
+                write!(f, "framebuffer: {bytes} bytes at {base:#x} do not fit the address space")
             }
             Self::MemoryTooSmall { needed, have } => {
                 write!(f, "framebuffer: memory holds {have} bytes, {needed} needed")
@@ -115,24 +96,15 @@ impl FbInfo {
     /// in bytes, `pitch * height`.
     pub fn validate(&self) -> Result<usize, FbError> {
         if self.width == 0 || self.height == 0 {
-            return Err(FbError::ZeroSize {
-                width: self.width,
-                height: self.height,
-            });
+            return Err(FbError::ZeroSize { width: self.width, height: self.height });
         }
         let min = u64::from(self.width) * self.format.bytes_per_pixel() as u64;
         if u64::from(self.pitch) < min {
-            return Err(FbError::PitchTooSmall {
-                pitch: self.pitch,
-                min,
-            });
+            return Err(FbError::PitchTooSmall { pitch: self.pitch, min });
         }
         // Cannot overflow: both factors are below 2^32.
         let bytes = u64::from(self.pitch) * u64::from(self.height);
-        let too_large = FbError::TooLarge {
-            base: self.base,
-            bytes,
-        };
+        let too_large = FbError::TooLarge { base: self.base, bytes };
         let end = self.base.checked_add(bytes).ok_or(too_large)?;
         usize::try_from(end).map_err(|_| too_large)?;
         usize::try_from(bytes).map_err(|_| too_large)
@@ -197,10 +169,7 @@ impl<M: FbMemory> Framebuffer<M> {
     pub fn new(info: FbInfo, mem: M) -> Result<Self, FbError> {
         let needed = info.validate()?;
         if mem.len() < needed {
-            return Err(FbError::MemoryTooSmall {
-                needed,
-                have: mem.len(),
-            });
+            return Err(FbError::MemoryTooSmall { needed, have: mem.len() });
         }
         let row = vec![0; info.width as usize * info.format.bytes_per_pixel()];
         Ok(Self { info, mem, row })
@@ -229,14 +198,7 @@ impl<M: FbMemory> Framebuffer<M> {
     fn clip(&self, x: i32, y: i32, w: u32, h: u32) -> Option<Clip> {
         let (x, w, skip_x) = clip_axis(x, w, self.info.width)?;
         let (y, h, skip_y) = clip_axis(y, h, self.info.height)?;
-        Some(Clip {
-            x,
-            y,
-            w,
-            h,
-            skip_x,
-            skip_y,
-        })
+        Some(Clip { x, y, w, h, skip_x, skip_y })
     }
 
     /// Byte offset of on-screen pixel (`x`, `y`).
@@ -270,33 +232,17 @@ impl<M: FbMemory> Framebuffer<M> {
     ///
     /// The source must hold the whole image, even the parts that end up
     /// clipped; otherwise nothing is drawn and the error says why.
-    pub fn blit_xrgb(
-        &mut self,
-        x: i32,
-        y: i32,
-        w: u32,
-        h: u32,
-        src: &[u32],
-        src_stride: usize,
-    ) -> Result<(), FbError> {
+    pub fn blit_xrgb(&mut self, x: i32, y: i32, w: u32, h: u32, src: &[u32], src_stride: usize) -> Result<(), FbError> {
         if w == 0 || h == 0 {
             return Ok(());
         }
         if src_stride < w as usize {
-            return Err(FbError::StrideTooSmall {
-                stride: src_stride,
-                width: w,
-            });
+            return Err(FbError::StrideTooSmall { stride: src_stride, width: w });
         }
-        let needed = (h as usize - 1)
-            .checked_mul(src_stride)
-            .and_then(|n| n.checked_add(w as usize))
-            .unwrap_or(usize::MAX);
+        let needed =
+            (h as usize - 1).checked_mul(src_stride).and_then(|n| n.checked_add(w as usize)).unwrap_or(usize::MAX);
         if src.len() < needed {
-            return Err(FbError::SourceTooShort {
-                needed,
-                have: src.len(),
-            });
+            return Err(FbError::SourceTooShort { needed, have: src.len() });
         }
         let Some(c) = self.clip(x, y, w, h) else {
             return Ok(());
@@ -337,28 +283,13 @@ mod tests {
     const SENTINEL: u8 = 0xaa;
 
     fn info(format: PixelFormat, width: u32, height: u32, pitch: u32) -> FbInfo {
-        FbInfo {
-            base: 0,
-            width,
-            height,
-            pitch,
-            format,
-        }
+        FbInfo { base: 0, width, height, pitch, format }
     }
 
     /// A framebuffer whose memory starts out all `SENTINEL`.
-    pub(super) fn fb(
-        format: PixelFormat,
-        width: u32,
-        height: u32,
-        pitch: u32,
-    ) -> Framebuffer<VecMemory> {
+    pub(super) fn fb(format: PixelFormat, width: u32, height: u32, pitch: u32) -> Framebuffer<VecMemory> {
         let len = pitch as usize * height as usize;
-        Framebuffer::new(
-            info(format, width, height, pitch),
-            VecMemory(vec![SENTINEL; len]),
-        )
-        .unwrap()
+        Framebuffer::new(info(format, width, height, pitch), VecMemory(vec![SENTINEL; len])).unwrap()
     }
 
     /// Expected memory: `SENTINEL` everywhere except the listed pixels.
@@ -373,19 +304,14 @@ mod tests {
 
     /// All pixels of the rectangle `x0..x1` × `y0..y1` with the same bytes.
     fn rect(x0: usize, x1: usize, y0: usize, y1: usize, b: &[u8]) -> Vec<(usize, usize, &[u8])> {
-        (y0..y1)
-            .flat_map(|y| (x0..x1).map(move |x| (x, y, b)))
-            .collect()
+        (y0..y1).flat_map(|y| (x0..x1).map(move |x| (x, y, b))).collect()
     }
 
     #[test]
     fn validate_accepts_and_sizes() {
         assert_eq!(info(PixelFormat::XRGB8888, 4, 3, 16).validate(), Ok(48));
         assert_eq!(info(PixelFormat::RGB888, 4, 3, 13).validate(), Ok(39));
-        assert_eq!(
-            info(PixelFormat::RGB565, 1920, 1080, 4096).validate(),
-            Ok(4096 * 1080)
-        );
+        assert_eq!(info(PixelFormat::RGB565, 1920, 1080, 4096).validate(), Ok(4096 * 1080));
     }
 
     #[test]
@@ -396,59 +322,26 @@ mod tests {
         );
         assert_eq!(
             info(PixelFormat::RGB888, 0x8000_0000, 1, u32::MAX).validate(),
-            Err(FbError::PitchTooSmall {
-                pitch: u32::MAX,
-                min: 3 * 0x8000_0000
-            })
+            Err(FbError::PitchTooSmall { pitch: u32::MAX, min: 3 * 0x8000_0000 })
         );
-        assert_eq!(
-            info(PixelFormat::XRGB8888, 0, 3, 16).validate(),
-            Err(FbError::ZeroSize {
-                width: 0,
-                height: 3
-            })
-        );
-        assert_eq!(
-            info(PixelFormat::XRGB8888, 4, 0, 16).validate(),
-            Err(FbError::ZeroSize {
-                width: 4,
-                height: 0
-            })
-        );
+        assert_eq!(info(PixelFormat::XRGB8888, 0, 3, 16).validate(), Err(FbError::ZeroSize { width: 0, height: 3 }));
+        assert_eq!(info(PixelFormat::XRGB8888, 4, 0, 16).validate(), Err(FbError::ZeroSize { width: 4, height: 0 }));
         let mut i = info(PixelFormat::XRGB8888, 4, 3, 16);
         i.base = u64::MAX - 40;
-        assert_eq!(
-            i.validate(),
-            Err(FbError::TooLarge {
-                base: u64::MAX - 40,
-                bytes: 48
-            })
-        );
+        assert_eq!(i.validate(), Err(FbError::TooLarge { base: u64::MAX - 40, bytes: 48 }));
     }
 
     #[test]
     fn new_rejects_short_memory() {
         let r = Framebuffer::new(info(PixelFormat::XRGB8888, 4, 3, 16), VecMemory::zeroed(47));
-        assert_eq!(
-            r.err(),
-            Some(FbError::MemoryTooSmall {
-                needed: 48,
-                have: 47
-            })
-        );
+        assert_eq!(r.err(), Some(FbError::MemoryTooSmall { needed: 48, have: 47 }));
         let r = Framebuffer::new(info(PixelFormat::XRGB8888, 4, 3, 15), VecMemory::zeroed(99));
         assert!(matches!(r, Err(FbError::PitchTooSmall { .. })));
     }
 
     #[test]
     fn errors_display() {
-        let s = alloc::format!(
-            "{}",
-            FbError::SourceTooShort {
-                needed: 10,
-                have: 3
-            }
-        );
+        let s = alloc::format!("{}", FbError::SourceTooShort { needed: 10, have: 3 });
         assert_eq!(s, "blit: source has 3 pixels, 10 needed");
         let s = alloc::format!("{}", FbError::UnsupportedBpp(8));
         assert!(s.contains("8 bits per pixel"));
@@ -501,15 +394,9 @@ mod tests {
     fn fill_24bpp_is_bgr_in_memory_with_odd_pitch() {
         let mut fb = fb(PixelFormat::RGB888, 4, 3, 13);
         fb.fill_rect(1, 1, 2, 2, 0x112233);
-        assert_eq!(
-            fb.mem().0,
-            expect(&fb, &rect(1, 3, 1, 3, &[0x33, 0x22, 0x11]))
-        );
+        assert_eq!(fb.mem().0, expect(&fb, &rect(1, 3, 1, 3, &[0x33, 0x22, 0x11])));
         // Row 1 literally: sentinel pixel, two pixels, sentinel pixel, pad.
-        assert_eq!(
-            fb.mem().0[13..26],
-            [0xaa, 0xaa, 0xaa, 0x33, 0x22, 0x11, 0x33, 0x22, 0x11, 0xaa, 0xaa, 0xaa, 0xaa]
-        );
+        assert_eq!(fb.mem().0[13..26], [0xaa, 0xaa, 0xaa, 0x33, 0x22, 0x11, 0x33, 0x22, 0x11, 0xaa, 0xaa, 0xaa, 0xaa]);
     }
 
     #[test]
@@ -545,11 +432,7 @@ mod tests {
         fb.blit_xrgb(1, 1, 3, 2, &src, 5).unwrap();
         let px: Vec<_> = (0..2).flat_map(|r| (0..3).map(move |c| (c, r))).collect();
         let bytes: Vec<[u8; 4]> = px.iter().map(|&(c, r)| xrgb(src[r * 5 + c])).collect();
-        let pixels: Vec<_> = px
-            .iter()
-            .zip(&bytes)
-            .map(|(&(c, r), b)| (1 + c, 1 + r, &b[..]))
-            .collect();
+        let pixels: Vec<_> = px.iter().zip(&bytes).map(|(&(c, r), b)| (1 + c, 1 + r, &b[..])).collect();
         assert_eq!(fb.mem().0, expect(&fb, &pixels));
     }
 
@@ -584,10 +467,7 @@ mod tests {
         assert_eq!(fb.mem().0, [0x00, 0xfc, 0x1f, 0x00, 0xe0, 0x07, 0xff, 0xff]);
         let mut fb = self::fb(PixelFormat::RGB888, 2, 2, 7);
         fb.blit_xrgb(0, 0, 2, 2, &src, 2).unwrap();
-        assert_eq!(
-            fb.mem().0,
-            [0x00, 0x80, 0xff, 0xff, 0x00, 0x00, 0xaa, 0x00, 0xff, 0x00, 0xff, 0xff, 0xff, 0xaa]
-        );
+        assert_eq!(fb.mem().0, [0x00, 0x80, 0xff, 0xff, 0x00, 0x00, 0xaa, 0x00, 0xff, 0x00, 0xff, 0xff, 0xff, 0xaa]);
     }
 
     #[test]
@@ -595,34 +475,13 @@ mod tests {
         let mut fb = fb(PixelFormat::XRGB8888, 4, 3, 20);
         let untouched = fb.mem().0.clone();
         let src = source(2 * 5 + 2);
-        assert_eq!(
-            fb.blit_xrgb(0, 0, 3, 3, &src, 5),
-            Err(FbError::SourceTooShort {
-                needed: 13,
-                have: 12
-            })
-        );
+        assert_eq!(fb.blit_xrgb(0, 0, 3, 3, &src, 5), Err(FbError::SourceTooShort { needed: 13, have: 12 }));
         // Even when the missing part would be clipped away.
-        assert_eq!(
-            fb.blit_xrgb(0, 2, 3, 3, &src, 5),
-            Err(FbError::SourceTooShort {
-                needed: 13,
-                have: 12
-            })
-        );
-        assert_eq!(
-            fb.blit_xrgb(0, 0, 3, 2, &src, 2),
-            Err(FbError::StrideTooSmall {
-                stride: 2,
-                width: 3
-            })
-        );
+        assert_eq!(fb.blit_xrgb(0, 2, 3, 3, &src, 5), Err(FbError::SourceTooShort { needed: 13, have: 12 }));
+        assert_eq!(fb.blit_xrgb(0, 0, 3, 2, &src, 2), Err(FbError::StrideTooSmall { stride: 2, width: 3 }));
         assert_eq!(
             fb.blit_xrgb(0, 0, 1, u32::MAX, &src, usize::MAX),
-            Err(FbError::SourceTooShort {
-                needed: usize::MAX,
-                have: 12
-            })
+            Err(FbError::SourceTooShort { needed: usize::MAX, have: 12 })
         );
         assert_eq!(fb.mem().0, untouched);
         assert_eq!(fb.blit_xrgb(0, 0, 0, 3, &[], 0), Ok(()));

@@ -5,9 +5,7 @@
 //! per channel with `(fg * i + bg * (255 - i) + 127) / 255`. The whole
 //! character cell is painted, so text needs no background fill first.
 
-use noto_sans_mono_bitmap::{
-    get_raster, get_raster_width, FontWeight, RasterHeight, RasterizedChar,
-};
+use noto_sans_mono_bitmap::{get_raster, get_raster_width, FontWeight, RasterHeight, RasterizedChar};
 
 use super::{put_row, FbMemory, Framebuffer};
 
@@ -116,11 +114,7 @@ impl<M: FbMemory> Framebuffer<M> {
                 let glyph = style.size.glyph(ch);
                 let n = (cw - gx).min(c.w - done);
                 let src = &glyph.pixels()[gy * cw + gx..gy * cw + gx + n];
-                put_row(
-                    &mut self.row[done * bpp..(done + n) * bpp],
-                    bpp,
-                    src.iter().map(|&i| shade(i)),
-                );
+                put_row(&mut self.row[done * bpp..(done + n) * bpp], bpp, src.iter().map(|&i| shade(i)));
                 done += n;
                 gx = 0;
             }
@@ -154,29 +148,15 @@ mod tests {
     const BG: u32 = 0x102030;
 
     fn normal() -> TextStyle {
-        TextStyle {
-            size: FontSize::Normal,
-            fg: FG,
-            bg: BG,
-        }
+        TextStyle { size: FontSize::Normal, fg: FG, bg: BG }
     }
 
     fn title() -> TextStyle {
-        TextStyle {
-            size: FontSize::Title,
-            fg: FG,
-            bg: BG,
-        }
+        TextStyle { size: FontSize::Title, fg: FG, bg: BG }
     }
 
     fn fb(width: u32, height: u32) -> Framebuffer<VecMemory> {
-        let info = FbInfo {
-            base: 0,
-            width,
-            height,
-            pitch: width * 4,
-            format: PixelFormat::XRGB8888,
-        };
+        let info = FbInfo { base: 0, width, height, pitch: width * 4, format: PixelFormat::XRGB8888 };
         let len = (width * 4 * height) as usize;
         Framebuffer::new(info, VecMemory(vec![SENTINEL; len])).unwrap()
     }
@@ -193,8 +173,7 @@ mod tests {
             .iter()
             .map(|&i| {
                 let i = u32::from(i);
-                let ch =
-                    |s: u32| (((FG >> s) & 0xff) * i + ((BG >> s) & 0xff) * (255 - i) + 127) / 255;
+                let ch = |s: u32| (((FG >> s) & 0xff) * i + ((BG >> s) & 0xff) * (255 - i) + 127) / 255;
                 [ch(0) as u8, ch(8) as u8, ch(16) as u8, 0]
             })
             .collect();
@@ -209,23 +188,13 @@ mod tests {
     /// Asserts the screen holds exactly `cells` (glyph x offset, glyph) drawn
     /// at row `y0`, seen through the columns `x_lo..x_hi`, and sentinel
     /// everywhere else.
-    fn assert_screen(
-        fb: &Framebuffer<VecMemory>,
-        y0: i32,
-        x_lo: i32,
-        x_hi: i32,
-        cells: &[(i32, Glyph)],
-    ) {
+    fn assert_screen(fb: &Framebuffer<VecMemory>, y0: i32, x_lo: i32, x_hi: i32, cells: &[(i32, Glyph)]) {
         for y in 0..fb.height() as i32 {
             for x in 0..fb.width() as i32 {
                 let mut want = [SENTINEL; 4];
                 for (cx, (w, h, px)) in cells {
                     let (gx, gy) = (x - cx, y - y0);
-                    if x >= x_lo
-                        && x < x_hi
-                        && (0..*w as i32).contains(&gx)
-                        && (0..*h as i32).contains(&gy)
-                    {
+                    if x >= x_lo && x < x_hi && (0..*w as i32).contains(&gx) && (0..*h as i32).contains(&gy) {
                         want = px[gy as usize * w + gx as usize];
                     }
                 }
@@ -274,14 +243,8 @@ mod tests {
         assert_eq!(adv, text_width("Wg", FontSize::Title));
         let w = get_raster_width(FontWeight::Bold, RasterHeight::Size24) as i32;
         let cells = [
-            (
-                0,
-                expected_glyph('W', FontWeight::Bold, RasterHeight::Size24),
-            ),
-            (
-                w,
-                expected_glyph('g', FontWeight::Bold, RasterHeight::Size24),
-            ),
+            (0, expected_glyph('W', FontWeight::Bold, RasterHeight::Size24)),
+            (w, expected_glyph('g', FontWeight::Bold, RasterHeight::Size24)),
         ];
         assert_screen(&fb, 1, i32::MIN, i32::MAX, &cells);
     }
@@ -290,10 +253,7 @@ mod tests {
     fn unknown_characters_draw_as_question_mark() {
         let mut a = fb(40, 20);
         let mut b = fb(40, 20);
-        assert_eq!(
-            a.draw_text(1, 1, "é\n", normal()),
-            b.draw_text(1, 1, "??", normal())
-        );
+        assert_eq!(a.draw_text(1, 1, "é\n", normal()), b.draw_text(1, 1, "??", normal()));
         assert_eq!(a.mem(), b.mem());
     }
 
@@ -305,14 +265,8 @@ mod tests {
         let adv = fb.draw_text(20 - w - 3, 2, text, normal());
         assert_eq!(adv, text_width(text, FontSize::Normal));
         let cells = [
-            (
-                20 - w - 3,
-                expected_glyph('H', FontWeight::Regular, RasterHeight::Size16),
-            ),
-            (
-                20 - 3,
-                expected_glyph('e', FontWeight::Regular, RasterHeight::Size16),
-            ),
+            (20 - w - 3, expected_glyph('H', FontWeight::Regular, RasterHeight::Size16)),
+            (20 - 3, expected_glyph('e', FontWeight::Regular, RasterHeight::Size16)),
         ];
         assert_screen(&fb, 2, 0, 20, &cells);
     }
@@ -326,14 +280,8 @@ mod tests {
         let x = -(w + 3);
         assert_eq!(fb.draw_text(x, -4, "xAB", normal()), 3 * w as u32);
         let cells = [
-            (
-                x + w,
-                expected_glyph('A', FontWeight::Regular, RasterHeight::Size16),
-            ),
-            (
-                x + 2 * w,
-                expected_glyph('B', FontWeight::Regular, RasterHeight::Size16),
-            ),
+            (x + w, expected_glyph('A', FontWeight::Regular, RasterHeight::Size16)),
+            (x + 2 * w, expected_glyph('B', FontWeight::Regular, RasterHeight::Size16)),
         ];
         assert_screen(&fb, -4, 0, i32::MAX, &cells);
     }
@@ -348,22 +296,13 @@ mod tests {
         assert_eq!(fb.draw_text(20, 0, "abc", normal()), adv);
         assert_eq!(fb.draw_text(0, -16, "abc", normal()), adv);
         assert_eq!(fb.draw_text(0, 20, "abc", normal()), adv);
-        assert_eq!(
-            fb.draw_text(i32::MAX, i32::MAX, "abc", title()),
-            text_width("abc", FontSize::Title)
-        );
+        assert_eq!(fb.draw_text(i32::MAX, i32::MAX, "abc", title()), text_width("abc", FontSize::Title));
         assert_eq!(fb.mem(), &untouched);
     }
 
     #[test]
     fn text_in_16bpp_matches_encoded_blend() {
-        let info = FbInfo {
-            base: 0,
-            width: 16,
-            height: 16,
-            pitch: 32,
-            format: PixelFormat::RGB565,
-        };
+        let info = FbInfo { base: 0, width: 16, height: 16, pitch: 32, format: PixelFormat::RGB565 };
         let mut fb = Framebuffer::new(info, VecMemory::zeroed(512)).unwrap();
         fb.draw_text(0, 0, "%", normal());
         let (w, h, px) = expected_glyph('%', FontWeight::Regular, RasterHeight::Size16);
@@ -372,11 +311,7 @@ mod tests {
                 let [b, g, r, _] = px[y * w + x].map(u16::from);
                 let want = ((r >> 3) << 11) | ((g >> 2) << 5) | (b >> 3);
                 let off = y * 32 + x * 2;
-                assert_eq!(
-                    fb.mem().0[off..off + 2],
-                    want.to_le_bytes(),
-                    "pixel {x},{y}"
-                );
+                assert_eq!(fb.mem().0[off..off + 2], want.to_le_bytes(), "pixel {x},{y}");
             }
         }
     }

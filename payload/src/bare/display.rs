@@ -4,7 +4,7 @@
 use alloc::format;
 use alloc::string::String;
 use core::fmt;
-use drivers::boot::{BootInfo, LoaderFramebuffer};
+use drivers::boot::LoaderFramebuffer;
 use drivers::framebuffer::{Channel, FbInfo, Framebuffer, MmioFramebuffer, PixelFormat};
 use drivers::mmio::MmioRegion;
 use drivers::pci::{Bar, ConfigSpace, PciDevice, COMMAND_IO, COMMAND_MEMORY};
@@ -38,13 +38,13 @@ impl fmt::Display for Described<'_> {
 }
 
 pub fn bring_up(
-    boot: &BootInfo,
+    loader_fb: Option<&LoaderFramebuffer>,
     devices: &[PciDevice],
     cfg: &mut ConfigSpace<X86Ports>,
     ports: X86Ports,
     mode: Option<(u32, u32)>,
 ) -> Result<Screen, String> {
-    if let Some(fb) = &boot.framebuffer {
+    if let Some(fb) = loader_fb {
         return from_loader(fb);
     }
     let (dev, kind) = devices
@@ -67,7 +67,8 @@ pub fn bring_up(
     let mut command = cfg.command(dev.addr);
     command |= COMMAND_MEMORY | COMMAND_IO;
     cfg.set_command(dev.addr, command);
-    let info = FbInfo { base: fb_base, width: m.width, height: m.height, pitch: m.pitch, format: PixelFormat::XRGB8888 };
+    let info =
+        FbInfo { base: fb_base, width: m.width, height: m.height, pitch: m.pitch, format: PixelFormat::XRGB8888 };
     let size = info.validate().map_err(|e| format!("{e}"))?;
     if size as u64 > fb_len {
         return Err(format!("mode needs {size} bytes but BAR0 has {fb_len}"));
@@ -82,8 +83,7 @@ pub fn bring_up(
 fn set_mode<R: DispiRegs>(regs: R, w: u32, h: u32) -> Result<vbe::Mode, vbe::VbeError> {
     let mut vbe = BochsVbe::new(regs);
     vbe.probe()?;
-    let clamp = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
-    vbe.set_mode(clamp(w), clamp(h), 32)
+    vbe.set_mode(w, h, 32)
 }
 
 fn kind_name(k: BochsKind) -> &'static str {

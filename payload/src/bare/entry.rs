@@ -350,29 +350,23 @@ extern "C" {
     static boot_pd: u8;
     static boot_guard_pt: u8;
     static boot_stack_guard: u8;
-    static boot_stack_top: u8;
-    static __image_start: u8;
     static __image_end: u8;
 }
 
 /// Addresses the linker and the entry code fixed.
 pub struct Layout {
-    pub image_start: u64,
     pub image_end: u64,
     pub pd: u64,
     pub guard_pt: u64,
     pub stack_guard: u64,
-    pub stack_top: u64,
 }
 
 pub fn layout() -> Layout {
     // Only the symbols' addresses are taken; nothing is read or written.
     Layout {
-        image_start: (&raw const __image_start) as u64,
         image_end: (&raw const __image_end) as u64,
         pd: (&raw const boot_pd) as u64,
         guard_pt: (&raw const boot_guard_pt) as u64,
         stack_guard: (&raw const boot_stack_guard) as u64,
-        stack_top: (&raw const boot_stack_top) as u64,
     }
 }

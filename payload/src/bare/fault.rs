@@ -5,7 +5,7 @@
 //! framebuffer that `main` registered, so a fault can never deadlock on a
 //! lock some other code was holding.
 
-use super::console::{Console, COM1};
+use super::console::COM1;
 use super::cpu;
 use super::entry::{layout, ExceptionFrame};
 use core::fmt::Write;
@@ -57,7 +57,7 @@ fn serial() -> Uart16550<X86Ports> {
 }
 
 /// Show `title` and `detail` on screen and serial, then stop with `status`.
-fn die(title: &str, detail: core::fmt::Arguments, status: u32) -> ! {
+pub fn fatal(title: &str, detail: core::fmt::Arguments, status: u32) -> ! {
     let mut s = serial();
     let _ = writeln!(s, "{title}: {detail}");
     if DYING.swap(true, Ordering::SeqCst) {
@@ -75,24 +75,44 @@ fn die(title: &str, detail: core::fmt::Arguments, status: u32) -> ! {
     cpu::halt_forever()
 }
 
-/// A fatal problem with the loader's data: nothing to do but say so.
-pub fn boot_failed(con: &mut Console, _ports: X86Ports, err: &dyn core::fmt::Display) -> ! {
-    con.log(format_args!("boot error: {err}"));
-    die("boot error", format_args!("{err}"), cpu::EXIT_BOOT_ERROR)
-}
-
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    die("PANIC", format_args!("{info}"), cpu::EXIT_PANIC)
+    fatal("PANIC", format_args!("{info}"), cpu::EXIT_PANIC)
 }
 
 const NAMES: [&str; 32] = [
-    "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range", "invalid opcode",
-    "device not available", "double fault", "coprocessor overrun", "invalid TSS", "segment not present",
-    "stack fault", "general protection", "page fault", "reserved", "x87 error", "alignment check",
-    "machine check", "SIMD error", "virtualization", "control protection", "reserved", "reserved",
-    "reserved", "reserved", "reserved", "reserved", "hypervisor injection", "VMM communication",
-    "security", "reserved",
+    "divide error",
+    "debug",
+    "NMI",
+    "breakpoint",
+    "overflow",
+    "bound range",
+    "invalid opcode",
+    "device not available",
+    "double fault",
+    "coprocessor overrun",
+    "invalid TSS",
+    "segment not present",
+    "stack fault",
+    "general protection",
+    "page fault",
+    "reserved",
+    "x87 error",
+    "alignment check",
+    "machine check",
+    "SIMD error",
+    "virtualization",
+    "control protection",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "hypervisor injection",
+    "VMM communication",
+    "security",
+    "reserved",
 ];
 
 #[no_mangle]
@@ -105,7 +125,7 @@ extern "C" fn rust_exception(frame: *const ExceptionFrame) -> ! {
     let name = NAMES.get(f.vector as usize).copied().unwrap_or("unknown");
     let l = layout();
     let guard = f.vector == 14 && (l.stack_guard..l.stack_guard + 4096).contains(&cr2);
-    die(
+    fatal(
         "CPU exception",
         format_args!(
             "{} ({}) at rip={:#x} err={:#x} cr2={:#x} rsp={:#x}{}",

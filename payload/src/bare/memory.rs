@@ -85,6 +85,24 @@ pub fn init_heap(map: &MemoryMap) -> Result<(u64, u64), NoHeapMemory> {
     Ok((start, len))
 }
 
+/// Heap for reporting a boot error when there is no memory map to take one
+/// from: enough for the PCI list and one framebuffer row.
+const FALLBACK_HEAP: usize = 256 * 1024;
+
+pub fn init_fallback_heap() {
+    #[repr(align(4096))]
+    struct Arena(core::cell::UnsafeCell<[u8; FALLBACK_HEAP]>);
+    // SAFETY: the arena is only ever handed to the allocator, once.
+    unsafe impl Sync for Arena {}
+    static ARENA: Arena = Arena(core::cell::UnsafeCell::new([0; FALLBACK_HEAP]));
+    let mut heap = HEAP.lock();
+    if heap.size() == 0 {
+        // SAFETY: the arena is ours, static, and given to nothing else; the
+        // size check above makes this the heap's only initialisation.
+        unsafe { heap.init(ARENA.0.get().cast::<u8>(), FALLBACK_HEAP) };
+    }
+}
+
 /// Bytes of heap in use now.
 #[allow(dead_code)]
 pub fn heap_used() -> usize {
