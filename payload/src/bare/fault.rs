@@ -72,6 +72,8 @@ pub fn fatal(title: &str, detail: core::fmt::Arguments, status: u32) -> ! {
     if TEST_EXIT.load(Ordering::Relaxed) {
         cpu::qemu_exit(status);
     }
+    // Last line: the screen is final from here on.
+    let _ = writeln!(s, "halted");
     cpu::halt_forever()
 }
 
