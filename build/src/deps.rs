@@ -4,20 +4,25 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use qemu_test::artifacts::TARGET;
-use qemu_test::deps::{self, DEPS};
+use qemu_test::deps::{self, Dep, DEPS, WINDOW_DEPS};
 
 use crate::util::{self, Error, Result};
 
 /// Checks everything and installs what is missing (as root), or prints the
 /// command to run (otherwise).
 pub fn ensure() -> Result<()> {
-    ensure_packages()?;
+    ensure_packages(DEPS)?;
     ensure_rust_target()
 }
 
-fn ensure_packages() -> Result<()> {
-    let missing = deps::missing();
-    for d in DEPS {
+/// What a QEMU window needs on top of [`ensure`].
+pub fn ensure_window() -> Result<()> {
+    ensure_packages(WINDOW_DEPS)
+}
+
+fn ensure_packages(table: &'static [Dep]) -> Result<()> {
+    let missing = deps::missing(table);
+    for d in table {
         let state = if missing.iter().any(|m| m.check == d.check) { "missing" } else { "ok" };
         println!("deps: {state:<7} {:<36} ({}: {})", d.check.name(), d.package, d.why);
     }
@@ -39,7 +44,7 @@ fn ensure_packages() -> Result<()> {
         apt(&["-f", "install", "-y"])?;
         apt(&install)?;
     }
-    let still = deps::missing();
+    let still = deps::missing(table);
     if !still.is_empty() {
         let names: Vec<_> = still.iter().map(|d| d.check.name()).collect();
         return Err(Error::Failed(format!("still missing after apt-get: {}", names.join(", "))));

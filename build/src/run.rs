@@ -43,6 +43,9 @@ fn has_display() -> bool {
 pub fn cmd(args: &[String]) -> Result<i32> {
     let o = parse(args)?;
     deps::ensure()?;
+    if has_display() {
+        deps::ensure_window()?;
+    }
     let kernel = payload::build(&[o.variant])?.remove(0);
     let mut config = QemuConfig::new(kernel).window(has_display()).serial(Serial::Stdio).extra_args(o.qemu_args);
     if let Some(cmdline) = &o.append {

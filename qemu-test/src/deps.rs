@@ -39,6 +39,13 @@ pub const DEPS: &[Dep] = &[
     Dep { check: Check::File("/usr/share/seabios/bios-256k.bin"), package: "seabios", why: "QEMU's PC BIOS" },
 ];
 
+/// Only for `cargo xtask run` with a display: QEMU's GTK window.
+pub const WINDOW_DEPS: &[Dep] = &[Dep {
+    check: Check::File("/usr/lib/x86_64-linux-gnu/qemu/ui-gtk.so"),
+    package: "qemu-system-gui",
+    why: "QEMU's GTK window for `cargo xtask run`",
+}];
+
 impl Check {
     /// A short name for messages.
     pub fn name(&self) -> &'static str {
@@ -72,8 +79,8 @@ fn is_executable(p: &Path) -> bool {
 }
 
 /// The dependencies that are missing.
-pub fn missing() -> Vec<&'static Dep> {
-    DEPS.iter().filter(|d| !d.check.is_present()).collect()
+pub fn missing(table: &'static [Dep]) -> Vec<&'static Dep> {
+    table.iter().filter(|d| !d.check.is_present()).collect()
 }
 
 /// The packages that provide `deps`, each once, in table order.

@@ -251,6 +251,20 @@ impl PpmHeader<'_> {
     }
 }
 
+/// What a host-side framebuffer holds, as an [`Image`] to compare with a
+/// screendump: the QEMU tests draw the expected screen with the payload's own
+/// drawing code.
+pub fn from_framebuffer(fb: &drivers::framebuffer::Framebuffer<drivers::framebuffer::VecMemory>) -> Image {
+    let (w, h) = (fb.width(), fb.height());
+    let mut img = Image::new(w, h, 0);
+    for y in 0..h {
+        for x in 0..w {
+            img.rgb[(y * w + x) as usize] = fb.read_pixel(x as i32, y as i32).unwrap_or(0);
+        }
+    }
+    img
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,18 +330,4 @@ mod tests {
         img.save_png(&path).unwrap();
         assert_eq!(Image::load_png(&path).unwrap(), img);
     }
-}
-
-/// What a host-side framebuffer holds, as an [`Image`] to compare with a
-/// screendump: the QEMU tests draw the expected screen with the payload's own
-/// drawing code.
-pub fn from_framebuffer(fb: &drivers::framebuffer::Framebuffer<drivers::framebuffer::VecMemory>) -> Image {
-    let (w, h) = (fb.width(), fb.height());
-    let mut img = Image::new(w, h, 0);
-    for y in 0..h {
-        for x in 0..w {
-            img.rgb[(y * w + x) as usize] = fb.read_pixel(x as i32, y as i32).unwrap_or(0);
-        }
-    }
-    img
 }
