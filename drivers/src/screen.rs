@@ -37,7 +37,7 @@ pub fn draw_status<M: FbMemory>(fb: &mut Framebuffer<M>, title: &str, lines: &[&
     let fit = body_lines_that_fit(fb.height());
     for (i, line) in lines.iter().enumerate().take(fit) {
         if i + 1 == fit && lines.len() > fit {
-            let mut more = crate::screen::Line::default();
+            let mut more = FmtBuf::<64>::default();
             let _ = core::fmt::write(&mut more, format_args!("... and {} more lines", lines.len() - i));
             fb.draw_text(MARGIN, body_line_y(i), more.as_str(), BODY_STYLE);
             break;
@@ -92,25 +92,28 @@ pub fn wrap(text: &str, cols: usize) -> impl Iterator<Item = &str> {
     })
 }
 
-/// A one-line formatting buffer that needs no heap.
-pub struct Line {
-    buf: [u8; 128],
+/// Formatting into a fixed buffer, for the paths that must not need the
+/// heap (fault reports) or should not (one status line). Text that does not
+/// fit is cut at a char boundary.
+pub struct FmtBuf<const N: usize> {
+    buf: [u8; N],
     len: usize,
 }
 
-impl Default for Line {
+impl<const N: usize> Default for FmtBuf<N> {
     fn default() -> Self {
-        Self { buf: [0; 128], len: 0 }
+        Self { buf: [0; N], len: 0 }
     }
 }
 
-impl Line {
+impl<const N: usize> FmtBuf<N> {
     pub fn as_str(&self) -> &str {
+        // Only whole chars are ever written.
         core::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
     }
 }
 
-impl core::fmt::Write for Line {
+impl<const N: usize> core::fmt::Write for FmtBuf<N> {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         for c in s.chars() {
             let mut tmp = [0u8; 4];
@@ -132,6 +135,17 @@ mod tests {
     fn screen(w: u32, h: u32) -> Framebuffer<VecMemory> {
         let info = FbInfo { base: 0, width: w, height: h, pitch: w * 4, format: PixelFormat::XRGB8888 };
         Framebuffer::new(info, VecMemory::zeroed((w * h * 4) as usize)).unwrap()
+    }
+
+    #[test]
+    fn fmt_buf_cuts_at_char_boundaries() {
+        use core::fmt::Write;
+        let mut b = FmtBuf::<5>::default();
+        write!(b, "ab\u{e9}cd").unwrap();
+        assert_eq!(b.as_str(), "ab\u{e9}c");
+        let mut b = FmtBuf::<3>::default();
+        write!(b, "ab\u{e9}").unwrap();
+        assert_eq!(b.as_str(), "ab");
     }
 
     #[test]

@@ -65,7 +65,7 @@ pub fn fatal(title: &str, detail: core::fmt::Arguments, status: u32) -> ! {
         cpu::halt_forever();
     }
     if let Some(mut fb) = registered_framebuffer() {
-        let mut msg = alloc_free::Buf::<512>::default();
+        let mut msg = screen::FmtBuf::<512>::default();
         let _ = write!(msg, "{detail}");
         screen::draw_error(&mut fb, title, msg.as_str());
     }
@@ -141,37 +141,4 @@ extern "C" fn rust_exception(frame: *const ExceptionFrame) -> ! {
         ),
         cpu::EXIT_PANIC,
     )
-}
-
-/// Formatting into a fixed buffer, so the fatal paths need no heap.
-mod alloc_free {
-    pub struct Buf<const N: usize> {
-        b: [u8; N],
-        len: usize,
-    }
-    impl<const N: usize> Default for Buf<N> {
-        fn default() -> Self {
-            Self { b: [0; N], len: 0 }
-        }
-    }
-    impl<const N: usize> Buf<N> {
-        pub fn as_str(&self) -> &str {
-            core::str::from_utf8(&self.b[..self.len]).unwrap_or("")
-        }
-    }
-    impl<const N: usize> core::fmt::Write for Buf<N> {
-        fn write_str(&mut self, s: &str) -> core::fmt::Result {
-            // Keep whole chars only, silently cutting at the end.
-            for c in s.chars() {
-                let mut tmp = [0u8; 4];
-                let e = c.encode_utf8(&mut tmp);
-                if self.len + e.len() > N {
-                    break;
-                }
-                self.b[self.len..self.len + e.len()].copy_from_slice(e.as_bytes());
-                self.len += e.len();
-            }
-            Ok(())
-        }
-    }
 }
