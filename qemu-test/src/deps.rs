@@ -37,6 +37,7 @@ pub const DEPS: &[Dep] = &[
         why: "option ROMs QEMU loads for its NICs",
     },
     Dep { check: Check::File("/usr/share/seabios/bios-256k.bin"), package: "seabios", why: "QEMU's PC BIOS" },
+    Dep { check: Check::Program("openssl"), package: "openssl", why: "cross-checks the SPICE ticket encryption" },
 ];
 
 /// Only for `cargo xtask run` with a display: QEMU's GTK window.
