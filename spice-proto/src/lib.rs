@@ -4,6 +4,9 @@
 //! - [`wire`]: zero-copy views and typed reprs for the link stage and data headers.
 //! - [`framing`]: the stream → frame → message state machine, and the client emitter.
 //! - [`auth`]: the RSA-OAEP ticket.
+//! - [`msg`]: typed message bodies of every channel, parse and emit.
+//! - [`session`]: the link stage and channel state machines.
+//! - [`canvas`]: 32-bit surfaces and the software renderer for draw commands.
 //! - `capture` (feature `std`): pcapng + TCP reassembly for tests and tools.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![deny(unsafe_code)]
@@ -12,8 +15,11 @@
 extern crate alloc;
 
 pub mod auth;
+pub mod canvas;
 #[cfg(feature = "std")]
 pub mod capture;
 pub mod consts;
 pub mod framing;
+pub mod msg;
+pub mod session;
 pub mod wire;

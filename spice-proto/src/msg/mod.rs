@@ -1,0 +1,1 @@
+//! Typed message bodies for every channel (being written).

@@ -1,0 +1,5 @@
+//! Channel connections as sans-IO state machines, and the session that ties
+//! them together.
+
+pub mod channel;
+pub mod link;
