@@ -6,6 +6,7 @@
 //! - [`auth`]: the RSA-OAEP ticket.
 //! - [`msg`]: typed message bodies of every channel, parse and emit.
 //! - [`session`]: the link stage and channel state machines.
+//! - [`decode`]: image decoders (bitmaps so far).
 //! - [`canvas`]: 32-bit surfaces and the software renderer for draw commands.
 //! - `capture` (feature `std`): pcapng + TCP reassembly for tests and tools.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
@@ -19,6 +20,7 @@ pub mod canvas;
 #[cfg(feature = "std")]
 pub mod capture;
 pub mod consts;
+pub mod decode;
 pub mod framing;
 pub mod msg;
 pub mod session;

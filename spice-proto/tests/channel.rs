@@ -38,7 +38,8 @@ fn acks_and_pongs_match_spice_gtk() {
     let mut checked_acks = 0;
     for conn in &conns {
         // What spice-gtk announced, so the server reply means the same to us.
-        let mess = LinkMessRepr::parse(&LinkMess::new_checked(&conn.client_to_server[LINK_HEADER_LEN..]).unwrap()).unwrap();
+        let mess =
+            LinkMessRepr::parse(&LinkMess::new_checked(&conn.client_to_server[LINK_HEADER_LEN..]).unwrap()).unwrap();
         let config = LinkConfig {
             connection_id: mess.connection_id,
             channel_type: mess.channel_type,

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 
 pub mod packet;
 pub mod pcapng;
+pub mod replay;
 
 pub use packet::TcpSegment;
 pub use pcapng::Frame;

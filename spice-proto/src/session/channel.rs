@@ -4,8 +4,10 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::consts::msg::base::{client, server};
+use crate::consts::msg::base::client;
 use crate::framing::{FrameError, Message, MessageReader, MessageWriter};
+use crate::msg::base::{AckSync, BaseMessage, Pong};
+use crate::msg::{EmitMessage, MsgError};
 use crate::wire::header::HeaderKind;
 
 /// Outgoing messages of one channel.
@@ -51,19 +53,14 @@ pub enum ChannelError {
     /// The byte stream cannot be framed.
     Frame(FrameError),
     /// A message body is malformed.
-    Message {
-        /// Its type.
-        msg_type: u16,
-        /// What was wrong.
-        detail: &'static str,
-    },
+    Message(MsgError),
 }
 
 impl fmt::Display for ChannelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Frame(e) => write!(f, "framing: {e}"),
-            Self::Message { msg_type, detail } => write!(f, "message type {msg_type}: {detail}"),
+            Self::Message(e) => write!(f, "{e}"),
         }
     }
 }
@@ -130,37 +127,22 @@ impl ChannelCore {
     }
 }
 
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
 fn base<'a>(sender: &mut Sender, ack: &mut Option<Ack>, msg: Message<'a>) -> Result<Base<'a>, ChannelError> {
-    let bad = |detail| ChannelError::Message { msg_type: msg.msg_type, detail };
-    let b = msg.body;
-    Ok(match msg.msg_type {
-        server::SET_ACK => {
-            let (generation, window) = le32(b, 0).zip(le32(b, 4)).ok_or(bad("SET_ACK is shorter than 8 bytes"))?;
-            sender.send(client::ACK_SYNC, &generation.to_le_bytes());
+    let parsed = BaseMessage::parse(msg.msg_type, msg.body).map_err(ChannelError::Message)?;
+    Ok(match parsed {
+        Some(BaseMessage::SetAck(set)) => {
+            sender.send(AckSync::MSG_TYPE, &AckSync { generation: set.generation }.to_vec());
             // A window of 0 turns flow control off.
-            *ack = (window > 0).then_some(Ack { window, count: 0 });
+            *ack = (set.window > 0).then_some(Ack { window: set.window, count: 0 });
             Base::Handled
         }
-        server::PING => {
-            // id u32 + time u64; the rest is bandwidth-test padding.
-            let echo = b.get(..12).ok_or(bad("PING is shorter than 12 bytes"))?;
-            sender.send(client::PONG, echo);
+        Some(BaseMessage::Ping(ping)) => {
+            sender.send(Pong::MSG_TYPE, &ping.pong().to_vec());
             Base::Handled
         }
-        server::NOTIFY => {
-            // time u64, severity u32, visibility u32, what u32, len u32, text.
-            let severity = le32(b, 8).ok_or(bad("NOTIFY is truncated"))?;
-            let len = le32(b, 20).ok_or(bad("NOTIFY is truncated"))? as usize;
-            let text = b.get(24..).unwrap_or(&[]);
-            let text = &text[..len.min(text.len())];
-            Base::Notify { severity, text: text.strip_suffix(&[0]).unwrap_or(text) }
-        }
-        server::DISCONNECTING => Base::Disconnecting,
-        server::WAIT_FOR_CHANNELS | server::MIGRATE | server::MIGRATE_DATA => Base::Handled,
-        _ => Base::Channel(msg),
+        Some(BaseMessage::Notify(n)) => Base::Notify { severity: n.severity, text: n.message },
+        Some(BaseMessage::Disconnecting(_)) => Base::Disconnecting,
+        Some(_) => Base::Handled,
+        None => Base::Channel(msg),
     })
 }

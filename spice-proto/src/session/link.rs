@@ -145,7 +145,8 @@ impl Handshake {
                     if reply.error != LinkError::Ok {
                         return Err(LinkFailure::Refused(reply.error));
                     }
-                    let ticket = encrypt_ticket(&reply.pub_key, password.as_bytes(), entropy).map_err(LinkFailure::Ticket)?;
+                    let ticket =
+                        encrypt_ticket(&reply.pub_key, password.as_bytes(), entropy).map_err(LinkFailure::Ticket)?;
                     if agreed(&self.ours, &reply.common_caps, common::PROTOCOL_AUTH_SELECTION) {
                         self.out.extend_from_slice(&AUTH_MECHANISM_SPICE.to_le_bytes());
                     }

@@ -177,3 +177,34 @@ impl XorShift {
         lo + (self.next() % (hi - lo + 1) as u64) as usize
     }
 }
+
+/// The shared captures directory (`$CLOVE_CAPTURES`, or `shared/captures`
+/// beside the clone). Under `CI` it must exist.
+pub fn captures_dir() -> Option<std::path::PathBuf> {
+    let manifest = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let candidates = [
+        std::env::var_os("CLOVE_CAPTURES").map(std::path::PathBuf::from),
+        Some(manifest.join("../../shared/captures")),
+    ];
+    let found = candidates.into_iter().flatten().find(|p| p.is_dir());
+    assert!(found.is_some() || std::env::var_os("CI").is_none(), "CI=true but shared/captures was not found");
+    found
+}
+
+/// A PNG as `0x00RRGGBB` words (RGB or RGBA, 8-bit).
+pub fn load_png(path: &std::path::Path) -> (u32, u32, Vec<u32>) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0u8; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let step = match info.color_type {
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        other => panic!("unexpected PNG colour type {other:?}"),
+    };
+    let px = buf[..info.buffer_size()]
+        .chunks_exact(step)
+        .map(|p| (u32::from(p[0]) << 16) | (u32::from(p[1]) << 8) | u32::from(p[2]))
+        .collect();
+    (info.width, info.height, px)
+}
