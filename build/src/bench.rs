@@ -1,4 +1,7 @@
-//! `cargo xtask bench boot`: how fast the payload boots under TCG.
+//! `cargo xtask bench boot`: how fast the payload boots under TCG;
+//! `cargo xtask bench net`: DHCP lease time and TCP throughput ([`net`]).
+
+mod net;
 
 use std::fs;
 use std::time::Duration;
@@ -14,7 +17,12 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 pub fn cmd(args: &[String]) -> Result<()> {
     match args {
         [what] if what == "boot" => boot(),
-        _ => Err(Error::Usage("bench: expected `bench boot`".into())),
+        [what] if what == "net" => {
+            deps::ensure()?;
+            let kernel = payload::build(&[Variant::Multiboot])?.remove(0);
+            net::run(&kernel)
+        }
+        _ => Err(Error::Usage("bench: expected `bench boot` or `bench net`".into())),
     }
 }
 

@@ -4,9 +4,18 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use qemu_test::artifacts::TARGET;
-use qemu_test::deps::{self, Dep, DEPS, WINDOW_DEPS};
+use qemu_test::deps::{self, Dep, BENCH_DEPS, DEPS, WINDOW_DEPS};
 
 use crate::util::{self, Error, Result};
+
+/// `cargo xtask deps [--bench]`.
+pub fn cmd(args: &[String]) -> Result<()> {
+    match args {
+        [] => ensure(),
+        [flag] if flag == "--bench" => ensure().and_then(|()| ensure_bench()),
+        [other, ..] => Err(Error::Usage(format!("deps: unexpected argument {other:?}"))),
+    }
+}
 
 /// Checks everything and installs what is missing (as root), or prints the
 /// command to run (otherwise).
@@ -18,6 +27,11 @@ pub fn ensure() -> Result<()> {
 /// What a QEMU window needs on top of [`ensure`].
 pub fn ensure_window() -> Result<()> {
     ensure_packages(WINDOW_DEPS)
+}
+
+/// What SPICE benchmarks need on top of [`ensure`]: a real SPICE client.
+pub fn ensure_bench() -> Result<()> {
+    ensure_packages(BENCH_DEPS)
 }
 
 fn ensure_packages(table: &'static [Dep]) -> Result<()> {

@@ -8,7 +8,9 @@ mod bench;
 mod check;
 mod deps;
 mod payload;
+mod replay;
 mod run;
+mod spice;
 mod util;
 
 use std::process::ExitCode;
@@ -17,14 +19,30 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [args]
 
 commands:
-  deps                    check QEMU, its firmware and the Rust target; install what is missing
+  deps [--bench]          check QEMU, its firmware, the guest's kernel and busybox and the
+                          Rust target; install what is missing (--bench: spice-gtk too)
   build [--pvh-only]      build clove.elf and clove-pvh.elf into target/clove/
                           (--pvh-only: only clove-pvh.elf)
   run [--pvh-only] [--append CMDLINE] [-- QEMU-ARGS...]
                           boot the payload in QEMU: in a window when DISPLAY or
                           WAYLAND_DISPLAY is set, else headless; serial on stdout
+  guest [--module NAME]...
+                          build (or find cached) the Linux guest for the SPICE server VM
+                          (target/guest/<hash>/): print its paths and sizes
+  spice-server [--compression off|auto_glz|auto_lz|quic|glz|lz] [--password P] [--qxl]
+               [--idle] [--module NAME] [--spice OPT] [-- QEMU-ARGS...]
+                          run the SPICE server VM (the guest draws the known image) on
+                          127.0.0.1 in the foreground; prints the spice:// URL, Ctrl+C stops
+  replay CAPTURE.pcapng [--png OUT.png] [--fragments MAX]
+                          feed a recorded session through spice-proto: message and image
+                          counts per channel, time spent, and the final frame as a PNG
+  snapshot spice://HOST[:PORT] --png OUT.png [--password P] [--settle MS]
+           [--compression off|auto_glz|auto_lz|quic|glz|lz|lz4] [--timeout MS]
+                          connect to a SPICE server, wait for the first complete frame,
+                          write it as a PNG (also target/release/clove-snapshot)
   test                    the full gate: fmt, clippy, bare builds, all tests
   bench boot              time 10 boots (spawn to banner, spawn to exit)
+  bench net               DHCP lease time and 64 MiB TCP receive rate, e1000 and e1000e
   help                    this text
 ";
 
@@ -35,9 +53,13 @@ fn main() -> ExitCode {
         None => ("", &[][..]),
     };
     let result = match command {
-        "deps" => no_args(rest).and_then(|()| deps::ensure()).map(|()| 0),
+        "deps" => deps::cmd(rest).map(|()| 0),
+        "guest" => spice::guest_cmd(rest).map(|()| 0),
+        "spice-server" => spice::server_cmd(rest).map(|()| 0),
         "build" => payload::cmd(rest).map(|()| 0),
         "run" => run::cmd(rest),
+        "replay" => replay::cmd(rest).map(|()| 0),
+        "snapshot" => Ok(xtask::snapshot::main(rest)),
         "test" => no_args(rest).and_then(|()| check::cmd()).map(|()| 0),
         "bench" => bench::cmd(rest).map(|()| 0),
         "help" | "-h" | "--help" => {

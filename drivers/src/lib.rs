@@ -11,6 +11,7 @@ extern crate alloc;
 pub mod boot;
 pub mod framebuffer;
 pub mod mmio;
+pub mod net;
 pub mod pci;
 pub mod port;
 pub mod screen;

@@ -402,6 +402,7 @@ pub static KNOWN_DEVICES: &[(u16, u16, &str)] = &[
     (0x8086, 0x100c, "Intel 82544GC (e1000)"),
     (0x8086, 0x100f, "Intel 82545EM (e1000)"),
     (0x8086, 0x1026, "Intel 82545GM (e1000)"),
+    (0x8086, 0x1010, "Intel 82546EB (e1000)"),
     (0x8086, 0x10d3, "Intel 82574L (e1000e)"),
     (0x1af4, 0x1000, "virtio-net (legacy)"),
     (0x1af4, 0x1041, "virtio-net (modern)"),

@@ -6,6 +6,7 @@ mod display;
 mod entry;
 mod fault;
 mod memory;
+mod net;
 mod options;
 mod status;
 
@@ -55,9 +56,16 @@ extern "C" fn rust_entry(kind: u32, eax: u32, ebx: u32, stack_arg: u32) -> ! {
         Ok(s) => con.log(format_args!("display: {}", s.describe())),
         Err(e) => con.log(format_args!("display: none ({e})")),
     }
-    if let Ok(mut s) = screen {
+    let mut screen = screen.ok();
+    if let Some(s) = screen.as_mut() {
         fault::register_framebuffer(s.fb.info());
-        status::draw(&mut s, &boot, &devices);
+        status::draw(s, &boot, &devices, "starting");
+    }
+
+    let mut net = net::start(&mut con, &devices, &mut cfg, &opts.net);
+    if let Some(s) = screen.as_mut() {
+        let line = net.as_ref().map_or_else(|| "no supported NIC".into(), net::Net::status_line);
+        status::draw(s, &boot, &devices, &line);
     }
 
     con.log(format_args!("ready"));
@@ -66,10 +74,16 @@ extern "C" fn rust_entry(kind: u32, eax: u32, ebx: u32, stack_arg: u32) -> ! {
         Some(options::TestFault::StackOverflow) => con.log(format_args!("recursed {} times", recurse(0))),
         None => {}
     }
+    if let (Some(n), Some(t)) = (net.as_mut(), opts.net.nettest) {
+        n.nettest(&mut con, &t);
+    }
     if opts.test_exit {
         cpu::qemu_exit(cpu::EXIT_OK);
     }
-    cpu::halt_forever()
+    match net {
+        Some(n) => n.run(),
+        None => cpu::halt_forever(),
+    }
 }
 
 /// The loader's data is unusable: log it, put it on whatever screen we can

@@ -13,6 +13,9 @@ pub enum Check {
     Program(&'static str),
     /// A file at an absolute path.
     File(&'static str),
+    /// A file matching an absolute path whose last component has one `*`,
+    /// e.g. `/boot/vmlinuz-*-amd64`.
+    Glob(&'static str),
 }
 
 /// One system dependency.
@@ -38,7 +41,22 @@ pub const DEPS: &[Dep] = &[
     },
     Dep { check: Check::File("/usr/share/seabios/bios-256k.bin"), package: "seabios", why: "QEMU's PC BIOS" },
     Dep { check: Check::Program("openssl"), package: "openssl", why: "cross-checks the SPICE ticket encryption" },
+    Dep {
+        check: Check::Glob(KERNEL_GLOB),
+        package: "linux-image-amd64",
+        why: "the Linux guest's kernel (and its modules) for the SPICE server VM",
+    },
+    Dep { check: Check::File(BUSYBOX), package: "busybox-static", why: "the Linux guest's userland" },
+    Dep { check: Check::File(MODPROBE), package: "kmod", why: "lists kernel modules' dependencies for the guest" },
+    Dep { check: Check::Program("cpio"), package: "cpio", why: "cross-checks the guest initramfs writer" },
 ];
+
+/// The Debian kernels the guest can boot.
+pub const KERNEL_GLOB: &str = "/boot/vmlinuz-*-amd64";
+/// Static busybox, copied into the guest.
+pub const BUSYBOX: &str = "/bin/busybox";
+/// modprobe (kmod), often outside a user's `PATH`.
+pub const MODPROBE: &str = "/sbin/modprobe";
 
 /// Only for `cargo xtask run` with a display: QEMU's GTK window.
 pub const WINDOW_DEPS: &[Dep] = &[Dep {
@@ -47,11 +65,18 @@ pub const WINDOW_DEPS: &[Dep] = &[Dep {
     why: "QEMU's GTK window for `cargo xtask run`",
 }];
 
+/// Only for `cargo xtask bench` (and `deps --bench`): a real SPICE client.
+pub const BENCH_DEPS: &[Dep] = &[Dep {
+    check: Check::Program("spicy-screenshot"),
+    package: "spice-client-gtk",
+    why: "spice-gtk's client, the baseline for SPICE benchmarks",
+}];
+
 impl Check {
     /// A short name for messages.
     pub fn name(&self) -> &'static str {
         match self {
-            Check::Program(p) | Check::File(p) => p,
+            Check::Program(p) | Check::File(p) | Check::Glob(p) => p,
         }
     }
 
@@ -60,8 +85,38 @@ impl Check {
         match self {
             Check::Program(p) => find_program(p).is_some(),
             Check::File(p) => Path::new(p).is_file(),
+            Check::Glob(p) => !glob(p).is_empty(),
         }
     }
+}
+
+/// The files matching `pattern`: an absolute path whose last component may
+/// hold one `*`. Sorted by name.
+pub fn glob(pattern: &str) -> Vec<PathBuf> {
+    let path = Path::new(pattern);
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return Vec::new();
+    };
+    let (prefix, suffix) = name.split_once('*').unwrap_or((name, ""));
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            let matches = if name.contains('*') {
+                n.len() >= prefix.len() + suffix.len() && n.starts_with(prefix) && n.ends_with(suffix)
+            } else {
+                n == name
+            };
+            matches && e.path().is_file()
+        })
+        .map(|e| e.path())
+        .collect();
+    out.sort();
+    out
 }
 
 /// Finds an executable on `PATH`, like `command -v`.
@@ -135,6 +190,21 @@ mod tests {
     fn install_line_names_packages() {
         let line = install_line(&["qemu-system-x86", "seabios"]);
         assert!(line.ends_with("apt-get install -y --no-install-recommends qemu-system-x86 seabios"));
+    }
+
+    #[test]
+    fn glob_matches_one_star() {
+        let dir = std::env::temp_dir().join(format!("clove-glob-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        for n in ["vmlinuz-6.1.0-9-amd64", "vmlinuz-6.1.0-10-amd64", "vmlinuz-6.1.0-9-rt", "config-6.1.0-9-amd64"] {
+            fs::write(dir.join(n), b"").unwrap();
+        }
+        let found = glob(&format!("{}/vmlinuz-*-amd64", dir.display()));
+        let names: Vec<_> = found.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["vmlinuz-6.1.0-10-amd64", "vmlinuz-6.1.0-9-amd64"]);
+        assert_eq!(glob(&format!("{}/config-6.1.0-9-amd64", dir.display())).len(), 1);
+        assert!(glob(&format!("{}/nothing-*", dir.display())).is_empty());
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub enum HarnessError {
     MissingTool { tool: String, install: String },
     /// An I/O operation failed; `context` says which and on what.
     Io { context: String, source: io::Error },
-    /// Building the payload failed.
+    /// Building the payload or the guest failed.
     Build { command: String, output: String },
     /// Waiting for something timed out.
     Timeout { what: String, waited: Duration, serial_tail: String, stderr: String },
@@ -26,6 +26,8 @@ pub enum HarnessError {
     Protocol(String),
     /// An image file could not be parsed or written.
     Image(String),
+    /// A SPICE server answered something unexpected (or nothing).
+    Spice(String),
     /// A screen region differs from what was expected; `artifacts` are the
     /// PNGs saved for a look (actual, expected).
     Screen { what: String, mismatch: crate::image::Mismatch, artifacts: Vec<std::path::PathBuf> },
@@ -67,7 +69,7 @@ impl fmt::Display for HarnessError {
             }
             HarnessError::Io { context, source } => write!(f, "{context}: {source}"),
             HarnessError::Build { command, output } => {
-                write!(f, "payload build failed: {command}\n{}", output.trim_end())
+                write!(f, "build failed: {command}\n{}", output.trim_end())
             }
             HarnessError::Timeout { what, waited, serial_tail, stderr } => {
                 write!(f, "timed out after {:.1} s waiting for {what}", waited.as_secs_f64())?;
@@ -80,6 +82,7 @@ impl fmt::Display for HarnessError {
             HarnessError::Qmp { command, class, desc } => write!(f, "QMP command {command} failed: {class}: {desc}"),
             HarnessError::Protocol(msg) => write!(f, "QMP protocol error: {msg}"),
             HarnessError::Image(msg) => write!(f, "image error: {msg}"),
+            HarnessError::Spice(msg) => write!(f, "SPICE: {msg}"),
             HarnessError::Screen { what, mismatch, artifacts } => {
                 write!(f, "{what}: {mismatch}")?;
                 for a in artifacts {

@@ -4,21 +4,32 @@
 //! holds every QEMU flag, and [`Qemu`] runs one instance with its serial log
 //! in a file and QMP on a unix socket: tests wait for serial lines, for the
 //! exit code that isa-debug-exit produces, and compare screendumps.
+//!
+//! [`guest`] builds a Linux guest (Debian kernel + busybox initramfs) that
+//! draws a [`testimage`], and [`SpiceServer`] runs it as a QEMU SPICE server
+//! on 127.0.0.1: the real server side of Clove's SPICE tests.
 #![forbid(unsafe_code)]
 
 pub mod artifacts;
 pub mod deps;
 mod error;
+pub mod guest;
 pub mod image;
+pub mod netserver;
 pub mod qemu;
 pub mod qmp;
 pub mod serial;
+pub mod spice_server;
+pub mod testimage;
 #[cfg(test)]
 mod testutil;
 
 pub use artifacts::Variant;
 pub use error::{HarnessError, Result};
+pub use guest::{Guest, GuestImage, GuestSpec, Scenario};
 pub use image::{Image, Mismatch, Rect};
-pub use qemu::{Display, Machine, Qemu, QemuConfig, Serial, UserNet};
+pub use qemu::{Display, ImageCompression, Machine, Qemu, QemuConfig, Serial, SpiceOptions, UserNet};
 pub use serde_json::{json, Value};
 pub use serial::SerialMark;
+pub use spice_server::{SpiceServer, SpiceServerConfig, Vga};
+pub use testimage::TestImage;

@@ -38,6 +38,11 @@ impl Console {
         }
     }
 
+    /// The calibrated clock, if calibration worked.
+    pub fn clock(&self) -> Option<Clock> {
+        self.clock
+    }
+
     pub fn log(&mut self, args: fmt::Arguments) {
         let ms = self.clock.as_ref().map_or(0, |c| c.millis_at(cpu::rdtsc()));
         let _ = write!(self.uart, "[{:4}.{:03}] ", ms / 1000, ms % 1000);

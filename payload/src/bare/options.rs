@@ -1,5 +1,7 @@
 //! Command-line options this stage understands.
 
+use drivers::net::config::NetOptions;
+
 /// What the command line asks of the boot itself.
 pub struct Options {
     /// Exit QEMU through isa-debug-exit once booted (tests).
@@ -9,6 +11,8 @@ pub struct Options {
     /// `test-fault=panic|stack`: fail on purpose once booted, so tests can
     /// check that faults are reported on serial and on screen.
     pub test_fault: Option<TestFault>,
+    /// `ip=`, `gw=`, `dns=`, `nettest=` (parsed and tested in `drivers`).
+    pub net: NetOptions,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -19,7 +23,7 @@ pub enum TestFault {
 
 impl Options {
     pub fn parse(cmdline: &str) -> Self {
-        let mut o = Self { test_exit: false, mode: None, test_fault: None };
+        let mut o = Self { test_exit: false, mode: None, test_fault: None, net: NetOptions::parse(cmdline) };
         for word in cmdline.split_ascii_whitespace() {
             match word.split_once('=') {
                 None if word == "test-exit" => o.test_exit = true,

@@ -31,7 +31,7 @@ impl fmt::Display for PciLine<'_> {
 
 /// The lines under the title, in order. The QEMU tests render the first
 /// ones on the host and compare them with the screen.
-pub fn lines(boot: &BootInfo, display: &str, devices: &[PciDevice]) -> Vec<String> {
+pub fn lines(boot: &BootInfo, display: &str, devices: &[PciDevice], network: &str) -> Vec<String> {
     let mut v = Vec::new();
     let loader = boot.loader_name.as_str();
     v.push(if loader.is_empty() {
@@ -50,12 +50,13 @@ pub fn lines(boot: &BootInfo, display: &str, devices: &[PciDevice]) -> Vec<Strin
     for d in devices {
         v.push(format!("  {d}"));
     }
+    v.push(format!("Network: {network}"));
     v
 }
 
-pub fn draw(s: &mut Screen, boot: &BootInfo, devices: &[PciDevice]) {
+pub fn draw(s: &mut Screen, boot: &BootInfo, devices: &[PciDevice], network: &str) {
     let display = format!("{}", s.describe());
-    let lines = lines(boot, &display, devices);
+    let lines = lines(boot, &display, devices, network);
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     screen::draw_status(&mut s.fb, &format!("Clove {}", super::VERSION), &refs);
 }

@@ -300,6 +300,8 @@ impl Session {
         let Some(slot) = self.slots.get_mut(handle) else { return Ok(()) };
         if let State::Linking { handshake, out } = &mut slot.state {
             let linked = handshake.receive(&mut input, &self.config.password, self.entropy.as_mut());
+            // The ticket, once the reply is in.
+            out.extend_from_slice(&handshake.take_output());
             let Some(linked) = linked.map_err(SessionError::Link)? else { return Ok(()) };
             let mut core = ChannelCore::new(linked.header, self.config.max_message);
             core.sender.push_raw(out);

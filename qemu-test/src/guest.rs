@@ -1,0 +1,591 @@
+//! The Linux guest that the SPICE server VM runs: Debian's kernel plus a
+//! busybox initramfs written here in Rust (cpio "newc", gzip via flate2), so
+//! the same inputs always give the same bytes.
+//!
+//! The initramfs holds static busybox and its applet links, the test
+//! pictures as raw framebuffer dumps (`/img/<name>.raw`), the kernel modules
+//! a [`GuestSpec`] asks for, and `/init`, a shell script that:
+//! 1. mounts proc, sysfs and devtmpfs and prints `GUEST-READY uptime=…` on ttyS0;
+//! 2. loads the modules named by `clove.modules=a,b` (each with its dependencies);
+//! 3. with `clove.draw=<name>`: checks that fb0 is 1024x768x32 (stride 4096),
+//!    unbinds fbcon so the console never draws over the picture again, copies
+//!    `/img/<name>.raw` to `/dev/fb0` and prints `IMAGE-DRAWN <name> uptime=…`;
+//! 4. keeps a shell on the serial console.
+//!
+//! On an error it prints `GUEST-ERROR: …` and powers off, so a waiting test
+//! fails at once instead of timing out.
+//!
+//! Builds are cached under `target/guest/<hash>/`, where the hash covers the
+//! whole uncompressed archive, the kernel (version, size, mtime) and
+//! [`BUILDER_VERSION`].
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::UNIX_EPOCH;
+
+use crate::artifacts;
+use crate::deps;
+use crate::error::{HarnessError, Result};
+use crate::testimage::{self, TestImage};
+
+/// Bump when the archive layout or the compression changes in a way the
+/// content hash would not see.
+pub const BUILDER_VERSION: u32 = 1;
+
+/// Marker lines the guest prints on ttyS0.
+pub const READY: &str = "GUEST-READY";
+pub const DRAWN: &str = "IMAGE-DRAWN";
+pub const ERROR: &str = "GUEST-ERROR";
+
+/// What goes into the guest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct GuestSpec {
+    /// Kernel release, e.g. `6.1.0-56-amd64`; `None` takes the newest
+    /// `/boot/vmlinuz-*-amd64`.
+    pub kernel_version: Option<String>,
+    /// Kernel modules to include (with their dependencies), e.g. `qxl`,
+    /// `bochs`, `e1000`. The guest loads them only when the command line says
+    /// `clove.modules=...`.
+    pub modules: Vec<String>,
+}
+
+/// A built guest, ready to boot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestImage {
+    /// The kernel (a copy of `/boot/vmlinuz-<kver>`).
+    pub vmlinuz: PathBuf,
+    /// The gzipped initramfs.
+    pub initrd: PathBuf,
+    /// The kernel release.
+    pub kernel_version: String,
+    /// The cache dir holding both.
+    pub dir: PathBuf,
+    /// Whether this call found the build in the cache.
+    pub cached: bool,
+}
+
+/// What the guest does after booting (turned into its command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scenario {
+    /// Boot, print `GUEST-READY`, draw nothing.
+    Idle,
+    /// Draw a test picture full screen and print `IMAGE-DRAWN`.
+    Draw(TestImage),
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario::Draw(TestImage::Known)
+    }
+}
+
+impl Scenario {
+    /// This scenario's words on the kernel command line.
+    pub fn cmdline_words(&self) -> Vec<String> {
+        match self {
+            Scenario::Idle => Vec::new(),
+            Scenario::Draw(img) => vec![format!("clove.draw={}", img.name())],
+        }
+    }
+
+    /// The serial marker that says the scenario is in place.
+    pub fn done_marker(&self) -> &'static str {
+        match self {
+            Scenario::Idle => READY,
+            Scenario::Draw(_) => DRAWN,
+        }
+    }
+
+    /// The picture the screen shows once [`Scenario::done_marker`] is printed.
+    pub fn expected_image(&self) -> Option<crate::image::Image> {
+        match self {
+            Scenario::Idle => None,
+            Scenario::Draw(img) => Some(img.render()),
+        }
+    }
+}
+
+/// The guest's kernel command line: vesafb at 1024x768x32 (`vga=0x344`),
+/// console on ttyS0, no cursor, reboot (= QEMU exits, with `-no-reboot`) on
+/// panic, then the scenario and `extra` words.
+pub fn cmdline(scenario: &Scenario, extra: &[String]) -> String {
+    let mut words: Vec<String> = ["vga=0x344", "console=ttyS0", "quiet", "panic=-1", "vt.global_cursor_default=0"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    words.extend(scenario.cmdline_words());
+    words.extend(extra.iter().cloned());
+    words.join(" ")
+}
+
+/// The guest's `/init`.
+const INIT: &str = r#"#!/bin/sh
+# Clove's SPICE test guest (written by qemu-test/src/guest.rs).
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+uptime() { cut -d' ' -f1 /proc/uptime; }
+say() { echo "$*" > /dev/ttyS0; }
+fail() { say "GUEST-ERROR: $*"; sleep 1; poweroff -f; }
+draw=; modules=
+for a in $(cat /proc/cmdline); do
+  case $a in
+    clove.draw=*) draw=${a#*=};;
+    clove.modules=*) modules=$(echo "${a#*=}" | tr , ' ');;
+  esac
+done
+say "GUEST-READY uptime=$(uptime)"
+for m in $modules; do
+  [ -f "/etc/modules.d/$m" ] || fail "module $m is not in the initramfs"
+  while read -r ko; do
+    insmod "$ko" 2>/dev/null || grep -q "^$(basename "$ko" .ko) " /proc/modules || fail "insmod $ko"
+  done < "/etc/modules.d/$m"
+  say "MODULE-LOADED $m"
+done
+if [ -n "$draw" ]; then
+  img=/img/$draw.raw
+  [ -f "$img" ] || fail "no picture $img"
+  fb=/sys/class/graphics/fb0
+  [ -e /dev/fb0 ] || fail "no /dev/fb0"
+  geom="$(cat $fb/virtual_size) $(cat $fb/bits_per_pixel) $(cat $fb/stride)"
+  say "FB: $(cat $fb/name) $geom"
+  [ "$geom" = "1024,768 32 4096" ] || fail "fb0 is $geom, expected 1024,768 32 4096"
+  # Keep the console off the picture: no cursor, and fbcon unbound (the
+  # dummy console takes over the VTs and draws nothing).
+  echo 0 > /sys/class/graphics/fbcon/cursor_blink 2>/dev/null
+  printf '\033[?25l' > /dev/tty1 2>/dev/null
+  for v in /sys/class/vtconsole/vtcon*; do
+    case "$(cat "$v/name")" in *"frame buffer"*) echo 0 > "$v/bind" || fail "cannot unbind $v";; esac
+  done
+  cat "$img" > /dev/fb0 || fail "writing $img to /dev/fb0"
+  say "IMAGE-DRAWN $draw uptime=$(uptime)"
+fi
+while :; do
+  setsid cttyhack sh
+  sleep 1
+done
+"#;
+
+/// A cpio "newc" archive (the initramfs format), built in memory. Every
+/// entry is owned by root with mtime 0, and inode numbers count up, so the
+/// bytes depend only on what is added and in which order.
+#[derive(Debug, Default)]
+pub struct Cpio {
+    buf: Vec<u8>,
+    ino: u32,
+}
+
+const S_IFDIR: u32 = 0o040000;
+const S_IFREG: u32 = 0o100000;
+const S_IFLNK: u32 = 0o120000;
+const S_IFCHR: u32 = 0o020000;
+
+impl Cpio {
+    pub fn new() -> Cpio {
+        Cpio::default()
+    }
+
+    fn pad(&mut self) {
+        while !self.buf.len().is_multiple_of(4) {
+            self.buf.push(0);
+        }
+    }
+
+    fn entry(&mut self, name: &str, mode: u32, nlink: u32, rdev: (u32, u32), data: &[u8]) {
+        let name = name.trim_start_matches('/');
+        self.ino += 1;
+        let fields = [
+            self.ino,
+            mode,
+            0, // uid
+            0, // gid
+            nlink,
+            0, // mtime
+            u32::try_from(data.len()).expect("cpio newc entries are below 4 GiB"),
+            0, // devmajor
+            0, // devminor
+            rdev.0,
+            rdev.1,
+            u32::try_from(name.len() + 1).expect("short name"),
+            0, // check
+        ];
+        self.buf.extend_from_slice(b"070701");
+        for f in fields {
+            self.buf.extend_from_slice(format!("{f:08x}").as_bytes());
+        }
+        self.buf.extend_from_slice(name.as_bytes());
+        self.buf.push(0);
+        self.pad();
+        self.buf.extend_from_slice(data);
+        self.pad();
+    }
+
+    /// A directory (mode e.g. `0o755`).
+    pub fn dir(&mut self, name: &str, perm: u32) {
+        self.entry(name, S_IFDIR | perm, 2, (0, 0), &[]);
+    }
+    /// A regular file.
+    pub fn file(&mut self, name: &str, perm: u32, data: &[u8]) {
+        self.entry(name, S_IFREG | perm, 1, (0, 0), data);
+    }
+    /// A symbolic link to `target`.
+    pub fn symlink(&mut self, name: &str, target: &str) {
+        self.entry(name, S_IFLNK | 0o777, 1, (0, 0), target.as_bytes());
+    }
+    /// A character device node.
+    pub fn char_dev(&mut self, name: &str, perm: u32, major: u32, minor: u32) {
+        self.entry(name, S_IFCHR | perm, 1, (major, minor), &[]);
+    }
+    /// Ends the archive and returns it.
+    pub fn finish(mut self) -> Vec<u8> {
+        self.entry("TRAILER!!!", 0, 1, (0, 0), &[]);
+        self.buf
+    }
+}
+
+/// 64-bit FNV-1a, for cache keys (stable across Rust versions, unlike `DefaultHasher`).
+#[derive(Debug, Clone, Copy)]
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+        // A length terminator, so ("ab", "c") and ("a", "bc") differ.
+        for &b in &(bytes.len() as u64).to_le_bytes() {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+}
+
+/// Compares kernel releases like `sort -V`: digit runs as numbers.
+fn version_key(v: &str) -> Vec<(u64, String)> {
+    let mut out = Vec::new();
+    let mut rest = v;
+    while !rest.is_empty() {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 {
+            out.push((rest[..digits].parse().unwrap_or(u64::MAX), String::new()));
+            rest = &rest[digits..];
+        } else {
+            let text = rest.len() - rest.trim_start_matches(|c: char| !c.is_ascii_digit()).len();
+            out.push((0, rest[..text].to_string()));
+            rest = &rest[text..];
+        }
+    }
+    out
+}
+
+fn missing(tool: &str, package: &str) -> HarnessError {
+    HarnessError::MissingTool { tool: tool.to_string(), install: deps::install_line(&[package]) }
+}
+
+/// The kernel release to boot: `wanted`, or the newest `-amd64` one installed.
+pub fn kernel_version(wanted: Option<&str>) -> Result<String> {
+    if let Some(v) = wanted {
+        let path = format!("/boot/vmlinuz-{v}");
+        return if Path::new(&path).is_file() { Ok(v.to_string()) } else { Err(missing(&path, "linux-image-amd64")) };
+    }
+    deps::glob(deps::KERNEL_GLOB)
+        .iter()
+        .filter_map(|p| p.file_name()?.to_str()?.strip_prefix("vmlinuz-").map(str::to_string))
+        .max_by_key(|v| version_key(v))
+        .ok_or_else(|| missing(deps::KERNEL_GLOB, "linux-image-amd64"))
+}
+
+fn io(context: String) -> impl FnOnce(std::io::Error) -> HarnessError {
+    move |e| HarnessError::io(context, e)
+}
+
+fn tool_output(cmd: &mut Command) -> Result<String> {
+    let line = format!("{cmd:?}");
+    let out = cmd.output().map_err(io(format!("running {line}")))?;
+    if !out.status.success() {
+        return Err(HarnessError::Build {
+            command: line,
+            output: format!("{}{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout)),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The `.ko` files `module` needs, dependencies first (`modprobe --show-depends`).
+fn module_files(kver: &str, module: &str) -> Result<Vec<PathBuf>> {
+    if !Path::new(deps::MODPROBE).is_file() {
+        return Err(missing(deps::MODPROBE, "kmod"));
+    }
+    let text = tool_output(Command::new(deps::MODPROBE).args(["-S", kver, "--show-depends", module]))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| l.strip_prefix("insmod "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(PathBuf::from)
+        .collect())
+}
+
+/// Adds `path` and its missing parents (tracked in `dirs`).
+fn add_parents(cpio: &mut Cpio, dirs: &mut Vec<String>, path: &str) {
+    let mut prefix = String::new();
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    for part in &parts[..parts.len().saturating_sub(1)] {
+        if !prefix.is_empty() {
+            prefix.push('/');
+        }
+        prefix.push_str(part);
+        if !dirs.contains(&prefix) {
+            dirs.push(prefix.clone());
+            cpio.dir(&prefix, 0o755);
+        }
+    }
+}
+
+/// The uncompressed initramfs for `spec` (kernel `kver`).
+pub fn initramfs(spec: &GuestSpec, kver: &str) -> Result<Vec<u8>> {
+    let busybox = fs::read(deps::BUSYBOX).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => missing(deps::BUSYBOX, "busybox-static"),
+        _ => HarnessError::io(format!("reading {}", deps::BUSYBOX), e),
+    })?;
+    let applets = tool_output(Command::new(deps::BUSYBOX).arg("--list"))?;
+    let mut applets: Vec<&str> =
+        applets.lines().map(str::trim).filter(|a| !a.is_empty() && *a != "busybox" && !a.contains('/')).collect();
+    applets.sort_unstable();
+    applets.dedup();
+
+    let mut cpio = Cpio::new();
+    let mut dirs: Vec<String> = Vec::new();
+    let top = ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "etc/modules.d", "proc", "sys", "dev", "tmp"];
+    for d in top.iter().chain(&["root", "img", "lib", "lib/modules"]) {
+        dirs.push(d.to_string());
+        cpio.dir(d, if *d == "tmp" { 0o1777 } else { 0o755 });
+    }
+    // The kernel opens /dev/console for init before anything is mounted.
+    cpio.char_dev("dev/console", 0o600, 5, 1);
+    cpio.file("bin/busybox", 0o755, &busybox);
+    for a in applets {
+        cpio.symlink(&format!("bin/{a}"), "busybox");
+    }
+    cpio.file("init", 0o755, INIT.as_bytes());
+    for img in TestImage::ALL {
+        cpio.file(&format!("img/{}.raw", img.name()), 0o644, &testimage::to_bgrx(&img.render()));
+    }
+
+    let mut added: Vec<PathBuf> = Vec::new();
+    for module in &spec.modules {
+        let files = module_files(kver, module)?;
+        if files.is_empty() {
+            return Err(HarnessError::Build {
+                command: format!("modprobe -S {kver} --show-depends {module}"),
+                output: "no module file (built in, or unknown)".into(),
+            });
+        }
+        let mut list = String::new();
+        for f in files {
+            let name = f.to_string_lossy().into_owned();
+            if !added.contains(&f) {
+                let data = fs::read(&f).map_err(io(format!("reading {name}")))?;
+                add_parents(&mut cpio, &mut dirs, &name);
+                cpio.file(&name, 0o644, &data);
+                added.push(f);
+            }
+            list.push_str(&name);
+            list.push('\n');
+        }
+        cpio.file(&format!("etc/modules.d/{module}"), 0o644, list.as_bytes());
+    }
+    Ok(cpio.finish())
+}
+
+/// Where guests are cached: `<root>/target/guest/`.
+pub fn cache_root() -> PathBuf {
+    artifacts::target_dir().join("guest")
+}
+
+/// Builds (or finds in the cache) the guest for a spec.
+pub struct Guest;
+
+/// One build at a time per process; the tmp-dir-and-rename handles other processes.
+static BUILD_LOCK: Mutex<()> = Mutex::new(());
+
+impl Guest {
+    /// Builds the kernel + initramfs pair for `spec`, or returns the cached one.
+    pub fn build(spec: &GuestSpec) -> Result<GuestImage> {
+        static DONE: Mutex<Option<HashMap<GuestSpec, GuestImage>>> = Mutex::new(None);
+        let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(img) = DONE.lock().unwrap_or_else(|e| e.into_inner()).as_ref().and_then(|m| m.get(spec)) {
+            if img.vmlinuz.is_file() && img.initrd.is_file() {
+                return Ok(GuestImage { cached: true, ..img.clone() });
+            }
+        }
+        let img = Self::build_uncached(spec)?;
+        DONE.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(HashMap::new)
+            .insert(spec.clone(), img.clone());
+        Ok(img)
+    }
+
+    fn build_uncached(spec: &GuestSpec) -> Result<GuestImage> {
+        let kver = kernel_version(spec.kernel_version.as_deref())?;
+        let kernel = PathBuf::from(format!("/boot/vmlinuz-{kver}"));
+        let meta = fs::metadata(&kernel).map_err(io(format!("reading {}", kernel.display())))?;
+        let archive = initramfs(spec, &kver)?;
+
+        let mut h = Fnv::new();
+        h.write(&BUILDER_VERSION.to_le_bytes());
+        h.write(kver.as_bytes());
+        h.write(&meta.len().to_le_bytes());
+        let mtime = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_secs());
+        h.write(&mtime.to_le_bytes());
+        h.write(&archive);
+        let dir = cache_root().join(format!("{:016x}", h.0));
+        let (vmlinuz, initrd) = (dir.join("vmlinuz"), dir.join("initrd.gz"));
+        let image = |cached| GuestImage {
+            vmlinuz: vmlinuz.clone(),
+            initrd: initrd.clone(),
+            kernel_version: kver.clone(),
+            dir: dir.clone(),
+            cached,
+        };
+        if vmlinuz.is_file() && initrd.is_file() {
+            return Ok(image(true));
+        }
+
+        // Build in a private dir, then rename it into place.
+        let root = cache_root();
+        let tmp = root.join(format!(".tmp-{}-{:016x}", std::process::id(), h.0));
+        let _ = fs::remove_dir_all(&tmp);
+        fs::create_dir_all(&tmp).map_err(io(format!("creating {}", tmp.display())))?;
+        let result = (|| {
+            fs::copy(&kernel, tmp.join("vmlinuz")).map_err(io(format!("copying {}", kernel.display())))?;
+            let gz = gzip(&archive)?;
+            fs::write(tmp.join("initrd.gz"), &gz).map_err(io(format!("writing {}/initrd.gz", tmp.display())))?;
+            let manifest = format!(
+                "kernel {kver}\nmodules {}\ninitramfs {} bytes, gzipped {} bytes\nbuilder {BUILDER_VERSION}\n",
+                spec.modules.join(","),
+                archive.len(),
+                gz.len()
+            );
+            fs::write(tmp.join("manifest.txt"), manifest).map_err(io(format!("writing {}", tmp.display())))?;
+            match fs::rename(&tmp, &dir) {
+                Ok(()) => Ok(()),
+                // Another process finished the same build first.
+                Err(_) if initrd.is_file() && vmlinuz.is_file() => Ok(()),
+                Err(e) => Err(HarnessError::io(format!("renaming {} to {}", tmp.display(), dir.display()), e)),
+            }
+        })();
+        let _ = fs::remove_dir_all(&tmp);
+        result.map(|()| image(false))
+    }
+}
+
+/// gzip with a fixed header (mtime 0, no name), so the output is reproducible.
+pub fn gzip(data: &[u8]) -> Result<Vec<u8>> {
+    let mut enc = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::new(6));
+    enc.write_all(data).map_err(io("compressing the initramfs".into()))?;
+    enc.finish().map_err(io("compressing the initramfs".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpio_newc_layout() {
+        let mut c = Cpio::new();
+        c.dir("/bin", 0o755);
+        c.file("bin/x", 0o644, b"hello");
+        c.symlink("bin/y", "x");
+        let a = c.finish();
+        // Every header starts on a 4-byte boundary with the newc magic.
+        assert!(a.starts_with(b"070701"));
+        let hdr = std::str::from_utf8(&a[..110]).unwrap();
+        assert_eq!(&hdr[6..14], "00000001"); // ino
+        assert_eq!(&hdr[14..22], "000041ed"); // dir 0755
+        assert_eq!(&hdr[94..102], "00000004"); // "bin" + NUL
+        assert_eq!(&a[110..114], b"bin\0");
+        // Header (110) + name (4) = 114, padded to 116: the next entry.
+        assert_eq!(&a[116..122], b"070701");
+        assert_eq!(a.len() % 4, 0);
+        assert!(a.windows(10).any(|w| w == b"TRAILER!!!"));
+    }
+
+    #[test]
+    fn cpio_lists_with_gnu_cpio() {
+        if deps::find_program("cpio").is_none() {
+            eprintln!("skipped: cpio not installed");
+            return;
+        }
+        let mut c = Cpio::new();
+        c.dir("etc", 0o755);
+        c.file("etc/motd", 0o644, b"odd-length!");
+        c.symlink("etc/link", "motd");
+        c.char_dev("console", 0o600, 5, 1);
+        c.file("empty", 0o600, b"");
+        let archive = c.finish();
+        let dir = artifacts::target_dir().join("guest-unit");
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("t-{}.cpio", std::process::id()));
+        fs::write(&path, &archive).unwrap();
+        let out = Command::new("cpio").args(["-t", "-v", "--quiet", "-F"]).arg(&path).output().expect("running cpio");
+        let _ = fs::remove_file(&path);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert!(lines[0].starts_with("drwxr-xr-x") && lines[0].ends_with(" etc"), "{text}");
+        assert!(lines[1].starts_with("-rw-r--r--") && lines[1].contains(" 11 ") && lines[1].ends_with("etc/motd"));
+        assert!(lines[2].starts_with("lrwxrwxrwx") && lines[2].ends_with("etc/link -> motd"), "{text}");
+        assert!(lines[3].starts_with("crw-------") && lines[3].contains("5,") && lines[3].ends_with("console"));
+        assert!(lines[4].ends_with(" empty"), "{text}");
+    }
+
+    #[test]
+    fn gzip_is_reproducible() {
+        let data = b"clove clove clove".repeat(100);
+        let a = gzip(&data).unwrap();
+        assert_eq!(a, gzip(&data).unwrap());
+        assert_eq!(&a[..4], &[0x1f, 0x8b, 8, 0]);
+        assert_eq!(&a[4..8], &[0, 0, 0, 0]); // mtime 0
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&a[..]), &mut out).unwrap();
+        assert_eq!(out, data);
+    }
+
+    #[test]
+    fn versions_sort_numerically() {
+        let mut v = vec!["6.1.0-9-amd64", "6.1.0-10-amd64", "5.10.0-28-amd64"];
+        v.sort_by_key(|s| version_key(s));
+        assert_eq!(v, ["5.10.0-28-amd64", "6.1.0-9-amd64", "6.1.0-10-amd64"]);
+    }
+
+    #[test]
+    fn cmdline_has_mode_console_and_scenario() {
+        let c = cmdline(&Scenario::default(), &["clove.modules=qxl".into()]);
+        assert_eq!(
+            c,
+            "vga=0x344 console=ttyS0 quiet panic=-1 vt.global_cursor_default=0 clove.draw=known clove.modules=qxl"
+        );
+        assert_eq!(Scenario::Idle.done_marker(), READY);
+        assert_eq!(Scenario::default().done_marker(), DRAWN);
+        assert!(cmdline(&Scenario::Idle, &[]).ends_with("vt.global_cursor_default=0"));
+    }
+
+    #[test]
+    fn fnv_separates_fields() {
+        let (mut a, mut b) = (Fnv::new(), Fnv::new());
+        a.write(b"ab");
+        a.write(b"c");
+        b.write(b"a");
+        b.write(b"bc");
+        assert_ne!(a.0, b.0);
+    }
+}

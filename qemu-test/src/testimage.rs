@@ -1,0 +1,202 @@
+//! Test pictures for the Linux guest, generated in Rust (deterministic, no
+//! ImageMagick): what the guest draws on its 1024x768x32 vesafb and what a
+//! correct SPICE client must end up showing.
+
+use crate::image::Image;
+
+/// The guest's framebuffer mode (`vga=0x344`): 1024x768, 32 bpp, stride 4096.
+pub const WIDTH: u32 = 1024;
+pub const HEIGHT: u32 = 768;
+pub const STRIDE: u32 = WIDTH * 4;
+
+/// A picture the guest can draw. Its file in the initramfs is
+/// `/img/<name>.raw` (raw BGRX, the framebuffer's own layout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TestImage {
+    /// Gradients, colour bars, checkerboards and a noise block, so that
+    /// every lossless codec (QUIC, LZ, GLZ) has something to chew on and any
+    /// shift, flip or colour swap shows.
+    Known,
+}
+
+impl TestImage {
+    /// Every picture; all of them go into the initramfs.
+    pub const ALL: [TestImage; 1] = [TestImage::Known];
+
+    /// The name used on the kernel command line and in `/img/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TestImage::Known => "known",
+        }
+    }
+
+    /// The picture.
+    pub fn render(self) -> Image {
+        match self {
+            TestImage::Known => known(),
+        }
+    }
+}
+
+/// xorshift64*: a small deterministic PRNG for the noise block.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+const fn rgb(r: u32, g: u32, b: u32) -> u32 {
+    (r & 0xff) << 16 | (g & 0xff) << 8 | (b & 0xff)
+}
+
+/// The "known image", 1024x768, in four 192-row bands:
+/// 1. a smooth 2D gradient (red across, green down, blue against red);
+/// 2. colour bars at 100 % (top half) and 75 % in reverse order (bottom half);
+/// 3. checkerboards of 1, 4 and 16 pixels, then two greys one step apart;
+/// 4. a 384x192 block of PRNG noise, then rings whose frequency rises
+///    towards the edges, tinted by x.
+pub fn known() -> Image {
+    let mut img = Image::new(WIDTH, HEIGHT, 0);
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    const BARS: [u32; 8] = [
+        rgb(255, 255, 255),
+        rgb(255, 255, 0),
+        rgb(0, 255, 255),
+        rgb(0, 255, 0),
+        rgb(255, 0, 255),
+        rgb(255, 0, 0),
+        rgb(0, 0, 255),
+        rgb(0, 0, 0),
+    ];
+    for y in 0..HEIGHT {
+        for x in 0..WIDTH {
+            let px = match y / 192 {
+                0 => {
+                    let r = x * 255 / (WIDTH - 1);
+                    let g = y * 255 / 191;
+                    rgb(r, g, 255 - r / 2)
+                }
+                1 => {
+                    let (bar, top) = ((x / 128) as usize, y < 288);
+                    if top {
+                        BARS[bar]
+                    } else {
+                        let c = BARS[7 - bar];
+                        // 75 %: each channel 0xff -> 0xbf.
+                        let s = |v: u32| (v & 0xff) * 3 / 4;
+                        rgb(s(c >> 16), s(c >> 8), s(c))
+                    }
+                }
+                2 => {
+                    let cell = |n: u32| ((x / n) + (y / n)).is_multiple_of(2);
+                    match x / 256 {
+                        0 => {
+                            if cell(1) {
+                                0xff_ffff
+                            } else {
+                                0
+                            }
+                        }
+                        1 => {
+                            if cell(4) {
+                                rgb(255, 255, 0)
+                            } else {
+                                rgb(0, 0, 128)
+                            }
+                        }
+                        2 => {
+                            if cell(16) {
+                                rgb(255, 0, 0)
+                            } else {
+                                rgb(0, 0, 255)
+                            }
+                        }
+                        _ => {
+                            if cell(8) {
+                                rgb(0x80, 0x80, 0x80)
+                            } else {
+                                rgb(0x81, 0x81, 0x81)
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    if x < 384 {
+                        (rng.next() >> 40) as u32 & 0xff_ffff
+                    } else {
+                        let (dx, dy) = (x as i64 - 704, y as i64 - 672);
+                        let ring = ((dx * dx + dy * dy) >> 5) as u32 & 0xff;
+                        rgb(ring, (x - 384) * 255 / 639, 255 - ring)
+                    }
+                }
+            };
+            img.rgb[(y * WIDTH + x) as usize] = px;
+        }
+    }
+    img
+}
+
+/// The picture as the framebuffer holds it: little-endian `0x00RRGGBB`
+/// words (bytes B, G, R, 0), rows packed (stride = width * 4).
+pub fn to_bgrx(img: &Image) -> Vec<u8> {
+    let mut out = Vec::with_capacity(img.rgb.len() * 4);
+    for &px in &img.rgb {
+        out.extend_from_slice(&(px & 0xff_ffff).to_le_bytes());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// FNV-1a over the pixels: pins the picture, so any change to it is a
+    /// deliberate one (update the constant).
+    fn fingerprint(img: &Image) -> u64 {
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        for b in to_bgrx(img) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+        h
+    }
+
+    #[test]
+    fn known_is_deterministic_and_varied() {
+        let a = known();
+        assert_eq!((a.width, a.height), (1024, 768));
+        assert_eq!(a, known());
+        assert_eq!(fingerprint(&a), 0xfc65_4996_33e0_c85e, "fingerprint changed: {:#018x}", fingerprint(&a));
+        // Corners differ, so flips and shifts show.
+        let corners = [a.pixel(0, 0), a.pixel(1023, 0), a.pixel(0, 767), a.pixel(1023, 767)];
+        for i in 0..4 {
+            for j in i + 1..4 {
+                assert_ne!(corners[i], corners[j], "corners {i} and {j}");
+            }
+        }
+        assert_eq!(a.pixel(0, 0), rgb(0, 0, 255));
+        assert_eq!(a.pixel(1023, 191), rgb(255, 255, 128));
+        assert_eq!(a.pixel(130, 200), rgb(255, 255, 0));
+        assert_eq!(a.pixel(130, 300), rgb(0, 0, 191));
+        // Many distinct colours (the noise), and every pixel is 24-bit.
+        let mut colours: Vec<u32> = a.rgb.clone();
+        colours.sort_unstable();
+        colours.dedup();
+        assert!(colours.len() > 60_000, "{} colours", colours.len());
+        assert!(a.rgb.iter().all(|&p| p <= 0xff_ffff));
+    }
+
+    #[test]
+    fn bgrx_layout() {
+        let mut img = Image::new(2, 1, 0);
+        img.rgb = vec![0x11_2233, 0xaa_bbcc];
+        assert_eq!(to_bgrx(&img), [0x33, 0x22, 0x11, 0, 0xcc, 0xbb, 0xaa, 0]);
+        assert_eq!(to_bgrx(&known()).len(), (STRIDE * HEIGHT) as usize);
+    }
+}
