@@ -9,6 +9,11 @@ use alloc::vec::Vec;
 use core::fmt;
 
 pub mod bitmap;
+pub mod glz;
+pub mod jpeg;
+pub mod lz;
+pub mod lz4;
+pub mod quic;
 
 /// Bounds on what a decoder may allocate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +88,33 @@ pub enum DecodeError {
         /// Entries the palette has.
         have: usize,
     },
+    /// The stream does not start with the codec's magic.
+    BadMagic {
+        /// What the codec expects.
+        expected: u32,
+        /// What the input has.
+        found: u32,
+    },
+    /// A version, type or mode field we do not support.
+    Unsupported(&'static str),
+    /// A back-reference points before the start of the output (or window).
+    BadReference {
+        /// How far back it points, in pixels.
+        distance: u64,
+        /// How much output (or window) exists, in pixels.
+        available: u64,
+    },
+    /// A GLZ image refers to an image the dictionary does not hold.
+    MissingImage(u64),
+    /// The compressed data is inconsistent (a decoder-specific reason).
+    Corrupt(&'static str),
+    /// The decoded image does not match the size its descriptor announced.
+    SizeMismatch {
+        /// Announced width and height.
+        expected: (u32, u32),
+        /// What the stream says.
+        found: (u32, u32),
+    },
     /// The stride is smaller than one row of pixels.
     BadStride {
         /// Stride given.
@@ -100,6 +132,16 @@ impl fmt::Display for DecodeError {
             Self::Truncated { what, need, have } => write!(f, "{what}: need {need} bytes, have {have}"),
             Self::UnknownFormat(v) => write!(f, "unknown image format {v}"),
             Self::MissingPalette { need, have } => write!(f, "palette has {have} entries, pixels need {need}"),
+            Self::BadMagic { expected, found } => write!(f, "bad magic {found:#010x}, expected {expected:#010x}"),
+            Self::Unsupported(what) => write!(f, "unsupported: {what}"),
+            Self::BadReference { distance, available } => {
+                write!(f, "back-reference {distance} pixels back, only {available} available")
+            }
+            Self::MissingImage(id) => write!(f, "image {id} is not in the GLZ dictionary"),
+            Self::Corrupt(why) => write!(f, "corrupt data: {why}"),
+            Self::SizeMismatch { expected, found } => {
+                write!(f, "image is {}x{}, the descriptor says {}x{}", found.0, found.1, expected.0, expected.1)
+            }
             Self::BadStride { stride, row_bytes } => write!(f, "stride {stride} is below the row size {row_bytes}"),
         }
     }

@@ -1,0 +1,1 @@
+//! GLZ_RGB and ZLIB_GLZ_RGB: LZ across images through a shared dictionary (being written).

@@ -1,0 +1,1 @@
+//! JPEG and JPEG_ALPHA (being written).

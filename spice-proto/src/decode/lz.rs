@@ -1,0 +1,1 @@
+//! LZ_RGB and LZ_PLT (being written).

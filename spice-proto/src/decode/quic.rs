@@ -1,0 +1,1 @@
+//! QUIC (being written).
