@@ -1,5 +1,6 @@
 //! `cargo xtask bench boot`: how fast the payload boots under TCG;
-//! `cargo xtask bench net`: DHCP lease time and TCP throughput ([`net`]).
+//! `cargo xtask bench net`: DHCP lease time and TCP throughput ([`net`]);
+//! `cargo xtask bench decode`: decoder MB/s on the real vectors.
 
 mod net;
 
@@ -22,7 +23,8 @@ pub fn cmd(args: &[String]) -> Result<()> {
             let kernel = payload::build(&[Variant::Multiboot])?.remove(0);
             net::run(&kernel)
         }
-        _ => Err(Error::Usage("bench: expected `bench boot` or `bench net`".into())),
+        [what] if what == "decode" => decode(),
+        _ => Err(Error::Usage("bench: expected `bench boot`, `bench net` or `bench decode`".into())),
     }
 }
 
@@ -76,6 +78,23 @@ fn boot() -> Result<()> {
     for (name, v) in [("spawn -> banner", banners), ("spawn -> exit", exits)] {
         let (med, min, max) = stats(v);
         println!("{name:<20}{med:>7.1} ms{min:>7.1} ms{max:>7.1} ms");
+    }
+    Ok(())
+}
+
+/// Decoder speed on the real vectors, in a release build of `decode-bench`.
+fn decode() -> Result<()> {
+    let root = qemu_test::artifacts::workspace_root();
+    let vectors = root.join("../shared/vectors");
+    let status = std::process::Command::new(env!("CARGO"))
+        .current_dir(&root)
+        .args(["run", "--release", "--quiet", "-p", "xtask", "--bin", "decode-bench", "--"])
+        .arg(&vectors)
+        .env_remove("CARGO_TARGET_DIR")
+        .status()
+        .map_err(|e| Error::Failed(format!("running decode-bench: {e}")))?;
+    if !status.success() {
+        return Err(Error::Failed(format!("decode-bench failed: {status}")));
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 mod bench;
 mod check;
 mod deps;
+mod fuzz;
 mod payload;
 mod replay;
 mod run;
@@ -43,6 +44,9 @@ commands:
   test                    the full gate: fmt, clippy, bare builds, all tests
   bench boot              time 10 boots (spawn to banner, spawn to exit)
   bench net               DHCP lease time and 64 MiB TCP receive rate, e1000 and e1000e
+  bench decode            decoder MB/s on ../shared/vectors beside spice-gtk's C speed
+  fuzz [TARGET] [--seconds N]
+                          run cargo-fuzz targets (nightly): all of them, or one
   help                    this text
 ";
 
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
         "snapshot" => Ok(xtask::snapshot::main(rest)),
         "test" => no_args(rest).and_then(|()| check::cmd()).map(|()| 0),
         "bench" => bench::cmd(rest).map(|()| 0),
+        "fuzz" => fuzz::cmd(rest).map(|()| 0),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(0)

@@ -22,6 +22,7 @@ pub mod capture;
 pub mod consts;
 pub mod decode;
 pub mod framing;
+pub mod fuzzing;
 pub mod msg;
 pub mod session;
 pub mod wire;

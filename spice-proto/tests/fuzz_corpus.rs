@@ -1,0 +1,22 @@
+//! Replays every fuzz corpus file (fuzz/corpus/<target>/) through the same
+//! entry point the fuzz target uses, on stable, in CI.
+
+use std::path::Path;
+
+fn replay(target: &str, f: fn(&[u8])) -> usize {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
+    let Ok(entries) = std::fs::read_dir(&dir) else { return 0 };
+    let mut n = 0;
+    for e in entries {
+        let path = e.unwrap().path();
+        f(&std::fs::read(&path).unwrap());
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn messages_corpus() {
+    let n = replay("messages", spice_proto::fuzzing::messages);
+    assert!(n > 0, "fuzz/corpus/messages is empty");
+}
