@@ -83,3 +83,138 @@ fn wrong_password_closes_the_main_channel_with_a_typed_error() {
     assert!(!s.is_alive());
     assert!(matches!(s.poll_event(), Some(Event::Closed { channel: ChannelType::Main, .. })));
 }
+
+/// Mini-header message bytes.
+fn msg(t: u16, body: &[u8]) -> Vec<u8> {
+    let mut v = t.to_le_bytes().to_vec();
+    v.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    v.extend_from_slice(body);
+    v
+}
+
+/// Links `h`: reply, ticket, result.
+fn link(s: &mut Session, h: usize) {
+    s.connected(h);
+    take(s, h);
+    s.receive(h, &reply()).unwrap();
+    take(s, h);
+    s.receive(h, &0u32.to_le_bytes()).unwrap();
+}
+
+/// A session whose main channel offered `channels`, all linked; returns
+/// their handles in order.
+fn session_with(channels: &[(ChannelType, u8)]) -> (Session, Vec<usize>) {
+    let mut s = Session::new(SessionConfig::default(), Box::new(Fixed));
+    let main = s.poll_connect().unwrap();
+    link(&mut s, main);
+    let mut init = Vec::new();
+    for v in [7u32, 1, 1, 1, 0, 0, 0, 0] {
+        init.extend_from_slice(&v.to_le_bytes());
+    }
+    let mut list = (channels.len() as u32).to_le_bytes().to_vec();
+    for (c, id) in channels {
+        list.extend_from_slice(&[u8::from(*c), *id]);
+    }
+    s.receive(main, &[msg(103, &init), msg(104, &list)].concat()).unwrap();
+    let mut handles = Vec::new();
+    while let Some(h) = s.poll_connect() {
+        link(&mut s, h);
+        take(&mut s, h);
+        handles.push(h);
+    }
+    while s.poll_event().is_some() {}
+    (s, handles)
+}
+
+/// Client messages in `bytes` (mini header) as (type, body).
+fn parse_out(bytes: &[u8]) -> Vec<(u16, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut b = bytes;
+    while b.len() >= 6 {
+        let t = u16::from_le_bytes([b[0], b[1]]);
+        let n = u32::from_le_bytes([b[2], b[3], b[4], b[5]]) as usize;
+        out.push((t, b[6..6 + n].to_vec()));
+        b = &b[6 + n..];
+    }
+    out
+}
+
+#[test]
+fn keys_encode_like_spice_gtk() {
+    use spice_proto::session::inputs::Key;
+    let (mut s, h) = session_with(&[(ChannelType::Inputs, 0)]);
+    assert!(s.key(Key { code: 0x1e, extended: false }, true)); // 'a'
+    assert!(s.key(Key { code: 0x1e, extended: false }, false));
+    assert!(s.key(Key { code: 0x48, extended: true }, true)); // Up arrow
+    assert!(s.key(Key { code: 0x48, extended: true }, false));
+    let out = parse_out(&take(&mut s, h[0]));
+    let codes: Vec<(u16, u32)> = out.iter().map(|(t, b)| (*t, u32::from_le_bytes([b[0], b[1], b[2], b[3]]))).collect();
+    // KEY_DOWN 101, KEY_UP 102 (the values input-glz shows spice-gtk sending).
+    assert_eq!(codes, [(101, 0x1e), (102, 0x9e), (101, 0x48e0), (102, 0xc8e0)]);
+}
+
+#[test]
+fn motion_waits_for_acks_and_merges() {
+    let (mut s, h) = session_with(&[(ChannelType::Inputs, 0)]);
+    for _ in 0..20 {
+        assert!(s.mouse_motion(1, 2, 0));
+    }
+    let out = parse_out(&take(&mut s, h[0]));
+    // 8 in flight at most (two ack bunches); the rest is merged.
+    assert_eq!(out.len(), 8);
+    assert!(out.iter().all(|(t, b)| *t == 111 && b[..8] == [1, 0, 0, 0, 2, 0, 0, 0]));
+    // One MOUSE_MOTION_ACK (type 111 server-side) frees four: the merged 12.
+    s.receive(h[0], &msg(111, &[])).unwrap();
+    let out = parse_out(&take(&mut s, h[0]));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].1[..8], [12, 0, 0, 0, 24, 0, 0, 0]);
+    // A click flushes motion first, then PRESS (113) with the mask.
+    s.mouse_motion(-3, 0, 1);
+    s.receive(h[0], &msg(111, &[])).unwrap();
+    take(&mut s, h[0]);
+    assert!(s.mouse_button(1, 1, true));
+    let out = parse_out(&take(&mut s, h[0]));
+    assert_eq!(out.last().unwrap(), &(113, vec![1, 1, 0]));
+}
+
+#[test]
+fn inputs_init_reports_lock_state() {
+    let (mut s, h) = session_with(&[(ChannelType::Inputs, 0)]);
+    s.receive(h[0], &msg(101, &[4, 0])).unwrap(); // INIT: caps lock
+    assert_eq!(s.poll_event(), Some(Event::KeyModifiers(4)));
+}
+
+#[test]
+fn cursor_set_move_hide_and_cache() {
+    let (mut s, h) = session_with(&[(ChannelType::Cursor, 0)]);
+    assert!(s.cursor().shape.is_none(), "no cursor until the server defines one");
+    // SET: position (10, 20), visible, flags CACHE_ME, header { unique 9,
+    // ALPHA, 2x1, hot (1, 0) }, two ARGB pixels.
+    let mut set = Vec::new();
+    set.extend_from_slice(&10i16.to_le_bytes());
+    set.extend_from_slice(&20i16.to_le_bytes());
+    set.push(1);
+    set.extend_from_slice(&2u16.to_le_bytes());
+    set.extend_from_slice(&9u64.to_le_bytes());
+    set.push(0);
+    set.extend_from_slice(&2u16.to_le_bytes());
+    set.extend_from_slice(&1u16.to_le_bytes());
+    set.extend_from_slice(&1u16.to_le_bytes());
+    set.extend_from_slice(&0u16.to_le_bytes());
+    set.extend_from_slice(&[0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0x80]);
+    s.receive(h[0], &msg(103, &set)).unwrap(); // SET
+    let c = s.cursor().clone();
+    let shape = c.shape.expect("a shape");
+    assert_eq!((c.x, c.y, c.visible, shape.hot_x, shape.hot_y), (10, 20, true, 1, 0));
+    assert_eq!(shape.pixels.data, [0xffff_0000, 0x80ff_ffff]);
+    s.receive(h[0], &msg(104, &[5, 0, 6, 0])).unwrap(); // MOVE
+    assert_eq!((s.cursor().x, s.cursor().y), (5, 6));
+    s.receive(h[0], &msg(105, &[])).unwrap(); // HIDE
+    assert!(!s.cursor().visible);
+    // SET from the cache (flags FROM_CACHE, header with unique 9 only).
+    let mut again = set[..5].to_vec();
+    again.extend_from_slice(&4u16.to_le_bytes());
+    again.extend_from_slice(&set[7..24]);
+    s.receive(h[0], &msg(103, &again)).unwrap();
+    assert_eq!(s.cursor().shape.as_ref().unwrap().pixels.data, [0xffff_0000, 0x80ff_ffff]);
+}

@@ -9,6 +9,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 pub mod bitmap;
+pub mod cursor;
 pub mod glz;
 pub mod jpeg;
 pub mod lz;

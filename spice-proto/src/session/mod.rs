@@ -8,7 +8,9 @@
 //! [`Session::poll_event`]. The primary surface is in [`Session::canvas`].
 
 pub mod channel;
+pub mod cursor;
 mod display;
+pub mod inputs;
 pub mod link;
 
 use alloc::boxed::Box;
@@ -25,7 +27,9 @@ use crate::msg::main::{mouse_mode, AttachChannels, MainMessage, MouseModeRequest
 use crate::msg::{EmitMessage, MsgError};
 use crate::wire::Caps;
 use channel::{Base, ChannelCore, ChannelError};
+use cursor::{CursorChannel, CursorState};
 use display::Display;
+use inputs::{Inputs, Key};
 use link::{Handshake, LinkConfig, LinkFailure};
 
 pub use display::DisplayConfig;
@@ -108,6 +112,10 @@ pub enum Event {
     Notify(String),
     /// An image or draw command could not be rendered; the session goes on.
     DrawError(String),
+    /// The guest's lock keys (SPICE_KEYBOARD_MODIFIER_FLAGS_*), to mirror on LEDs.
+    KeyModifiers(u16),
+    /// The cursor's shape, position or visibility changed: see [`Session::cursor`].
+    CursorChanged,
 }
 
 /// Why the session (or one channel) failed.
@@ -143,6 +151,8 @@ impl From<MsgError> for SessionError {
 enum Kind {
     Main,
     Display(Box<Display>),
+    Inputs(Inputs),
+    Cursor(CursorChannel),
     Other,
 }
 
@@ -176,6 +186,7 @@ pub struct Session {
     session_id: Option<u32>,
     events: VecDeque<Event>,
     canvas: Canvas,
+    cursor: CursorState,
 }
 
 impl Session {
@@ -183,7 +194,15 @@ impl Session {
     pub fn new(config: SessionConfig, entropy: Box<dyn Entropy>) -> Self {
         let canvas = Canvas::new(config.display.canvas_limits);
         let main = Slot { channel: ChannelType::Main, id: 0, state: State::Wanted { announced: false } };
-        Self { config, entropy, slots: alloc::vec![main], session_id: None, events: VecDeque::new(), canvas }
+        Self {
+            config,
+            entropy,
+            slots: alloc::vec![main],
+            session_id: None,
+            events: VecDeque::new(),
+            canvas,
+            cursor: CursorState::default(),
+        }
     }
 
     /// The next connection the caller should open, once each.
@@ -255,6 +274,44 @@ impl Session {
         &mut self.canvas
     }
 
+    /// The pointer as the cursor channel describes it.
+    pub fn cursor(&self) -> &CursorState {
+        &self.cursor
+    }
+
+    /// The open inputs channel, with its sender.
+    fn inputs(&mut self) -> Option<(&mut Inputs, &mut channel::Sender)> {
+        self.slots.iter_mut().find_map(|s| match &mut s.state {
+            State::Open { core, kind: Kind::Inputs(i) } => Some((i, &mut core.sender)),
+            _ => None,
+        })
+    }
+
+    /// Sends a key press (`down`) or release. False when no inputs channel is open.
+    pub fn key(&mut self, key: Key, down: bool) -> bool {
+        self.inputs().map(|(i, s)| i.key(s, key, down)).is_some()
+    }
+
+    /// Sets the guest's lock keys (SPICE_KEYBOARD_MODIFIER_FLAGS_*).
+    pub fn key_modifiers(&mut self, modifiers: u16) -> bool {
+        self.inputs().map(|(i, s)| i.modifiers(s, modifiers)).is_some()
+    }
+
+    /// Relative mouse motion (server mouse mode).
+    pub fn mouse_motion(&mut self, dx: i32, dy: i32, buttons_state: u16) -> bool {
+        self.inputs().map(|(i, s)| i.motion(s, dx, dy, buttons_state)).is_some()
+    }
+
+    /// Absolute mouse position (client mouse mode).
+    pub fn mouse_position(&mut self, x: u32, y: u32, buttons_state: u16) -> bool {
+        self.inputs().map(|(i, s)| i.position(s, x, y, buttons_state, 0)).is_some()
+    }
+
+    /// A button press or release (SPICE_MOUSE_BUTTON_*), with the new button mask.
+    pub fn mouse_button(&mut self, button: u8, buttons_state: u16, pressed: bool) -> bool {
+        self.inputs().map(|(i, s)| i.button(s, button, buttons_state, pressed)).is_some()
+    }
+
     /// The session id from MAIN_INIT, once known.
     pub fn session_id(&self) -> Option<u32> {
         self.session_id
@@ -311,6 +368,8 @@ impl Session {
                     let display = Display::open(&self.config.display, &linked.server_channel_caps, &mut core.sender);
                     Kind::Display(Box::new(display))
                 }
+                ChannelType::Inputs => Kind::Inputs(Inputs::default()),
+                ChannelType::Cursor => Kind::Cursor(CursorChannel::default()),
                 _ => Kind::Other,
             };
             slot.state = State::Open { core, kind };
@@ -325,6 +384,7 @@ impl Session {
         let canvas = &mut self.canvas;
         let session_id = &mut self.session_id;
         let config = &self.config;
+        let cursor = &mut self.cursor;
         let mut disconnecting = false;
         core.receive(input, |sender, base| {
             let msg = match base {
@@ -342,6 +402,8 @@ impl Session {
             let result = match kind {
                 Kind::Main => main_message(config, sender, events, session_id, &mut offered, msg.msg_type, msg.body),
                 Kind::Display(d) => d.message(sender, canvas, events, msg.msg_type, msg.body),
+                Kind::Inputs(i) => i.message(sender, events, msg.msg_type, msg.body),
+                Kind::Cursor(c) => c.message(cursor, events, msg.msg_type, msg.body),
                 Kind::Other => Ok(()),
             };
             result.map_err(ChannelError::Message)
