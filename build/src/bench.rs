@@ -3,6 +3,7 @@
 //! `cargo xtask bench decode`: decoder MB/s on the real vectors.
 
 mod net;
+mod snapshot;
 
 use std::fs;
 use std::time::Duration;
@@ -24,6 +25,18 @@ pub fn cmd(args: &[String]) -> Result<()> {
             net::run(&kernel)
         }
         [what] if what == "decode" => decode(),
+        [what, rest @ ..] if what == "snapshot" => {
+            deps::ensure()?;
+            deps::ensure_bench()?;
+            let compression = match rest {
+                [] => qemu_test::ImageCompression::AutoGlz,
+                [flag, c] if flag == "--compression" => {
+                    c.parse().map_err(|_| Error::Usage(format!("bench snapshot: unknown compression {c:?}")))?
+                }
+                _ => return Err(Error::Usage("bench snapshot [--compression C]".into())),
+            };
+            snapshot::run(compression)
+        }
         _ => Err(Error::Usage("bench: expected `bench boot`, `bench net` or `bench decode`".into())),
     }
 }
