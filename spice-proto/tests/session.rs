@@ -218,3 +218,128 @@ fn cursor_set_move_hide_and_cache() {
     s.receive(h[0], &msg(103, &again)).unwrap();
     assert_eq!(s.cursor().shape.as_ref().unwrap().pixels.data, [0xffff_0000, 0x80ff_ffff]);
 }
+
+/// Display-channel message builders (spice.proto layouts).
+mod build {
+    pub fn rect(v: &mut Vec<u8>, top: i32, left: i32, bottom: i32, right: i32) {
+        for x in [top, left, bottom, right] {
+            v.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+
+    pub fn surface_create(id: u32, w: u32, h: u32) -> Vec<u8> {
+        let mut v = Vec::new();
+        for x in [id, w, h, 32, 1] {
+            v.extend_from_slice(&x.to_le_bytes());
+        }
+        v
+    }
+
+    /// DisplayBase with a clip of `clip` rects (none when empty).
+    pub fn base(v: &mut Vec<u8>, bbox: (i32, i32, i32, i32), clip: &[(i32, i32, i32, i32)]) {
+        v.extend_from_slice(&0u32.to_le_bytes());
+        rect(v, bbox.0, bbox.1, bbox.2, bbox.3);
+        if clip.is_empty() {
+            v.push(0);
+        } else {
+            v.push(1);
+            v.extend_from_slice(&(clip.len() as u32).to_le_bytes());
+            for c in clip {
+                rect(v, c.0, c.1, c.2, c.3);
+            }
+        }
+    }
+
+    /// No mask: flags, pos, NULL bitmap.
+    pub fn no_mask(v: &mut Vec<u8>) {
+        v.push(0);
+        v.extend_from_slice(&[0; 8]);
+        v.extend_from_slice(&0u32.to_le_bytes());
+    }
+
+    pub fn fill_solid(bbox: (i32, i32, i32, i32), clip: &[(i32, i32, i32, i32)], color: u32) -> Vec<u8> {
+        let mut v = Vec::new();
+        base(&mut v, bbox, clip);
+        v.push(1); // SOLID
+        v.extend_from_slice(&color.to_le_bytes());
+        v.extend_from_slice(&8u16.to_le_bytes()); // OP_PUT
+        no_mask(&mut v);
+        v
+    }
+
+    /// DRAW_COPY of a `w`×`h` image placed at (x, y); `image` is the
+    /// descriptor plus data, appended after the fixed part.
+    pub fn copy(x: i32, y: i32, w: i32, h: i32, image: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        base(&mut v, (y, x, y + h, x + w), &[]);
+        let ptr_at = v.len();
+        v.extend_from_slice(&0u32.to_le_bytes());
+        rect(&mut v, 0, 0, h, w);
+        v.extend_from_slice(&8u16.to_le_bytes());
+        v.push(0);
+        no_mask(&mut v);
+        let ptr = v.len() as u32;
+        v[ptr_at..ptr_at + 4].copy_from_slice(&ptr.to_le_bytes());
+        v.extend_from_slice(image);
+        v
+    }
+
+    /// A 32-bit top-down BITMAP image with descriptor `id` and `flags`.
+    pub fn bitmap(id: u64, flags: u8, w: u32, h: u32, pixels: &[u32]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&id.to_le_bytes());
+        v.push(0); // BITMAP
+        v.push(flags);
+        v.extend_from_slice(&w.to_le_bytes());
+        v.extend_from_slice(&h.to_le_bytes());
+        v.push(8); // 32BIT
+        v.push(4); // TOP_DOWN
+        v.extend_from_slice(&w.to_le_bytes());
+        v.extend_from_slice(&h.to_le_bytes());
+        v.extend_from_slice(&(w * 4).to_le_bytes());
+        v.extend_from_slice(&0u32.to_le_bytes()); // no palette
+        for p in pixels {
+            v.extend_from_slice(&p.to_le_bytes());
+        }
+        v
+    }
+
+    /// FROM_CACHE descriptor.
+    pub fn from_cache(id: u64, w: u32, h: u32) -> Vec<u8> {
+        let mut v = id.to_le_bytes().to_vec();
+        v.push(103);
+        v.push(0);
+        v.extend_from_slice(&w.to_le_bytes());
+        v.extend_from_slice(&h.to_le_bytes());
+        v
+    }
+}
+
+#[test]
+fn display_fill_clip_cache_and_invalidation() {
+    let (mut s, h) = session_with(&[(ChannelType::Display, 0)]);
+    let d = h[0];
+    let px = |s: &Session, x: u32, y: u32| s.canvas().primary().unwrap().pixel(x, y).unwrap() & 0xff_ffff;
+    s.receive(d, &msg(314, &build::surface_create(0, 8, 8))).unwrap();
+    assert_eq!(s.poll_event(), Some(Event::SurfaceCreated { surface: 0, width: 8, height: 8 }));
+    // FILL the whole screen red, clipped to two boxes.
+    let fill = build::fill_solid((0, 0, 8, 8), &[(0, 0, 2, 2), (6, 6, 8, 8)], 0xff0000);
+    s.receive(d, &msg(302, &fill)).unwrap();
+    assert_eq!((px(&s, 1, 1), px(&s, 7, 7), px(&s, 4, 4)), (0xff0000, 0xff0000, 0));
+    // COPY a 2x2 image and ask to cache it (CACHE_ME), then draw it again
+    // from the cache elsewhere.
+    let image = build::bitmap(77, 1, 2, 2, &[0x11, 0x22, 0x33, 0x44]);
+    s.receive(d, &msg(304, &build::copy(2, 2, 2, 2, &image))).unwrap();
+    s.receive(d, &msg(304, &build::copy(5, 0, 2, 2, &build::from_cache(77, 2, 2)))).unwrap();
+    assert_eq!((px(&s, 3, 3), px(&s, 5, 0), px(&s, 6, 1)), (0x44, 0x11, 0x44));
+    assert!(std::iter::from_fn(|| s.poll_event()).all(|e| !matches!(e, Event::DrawError(_))));
+    // INVAL_LIST (type 105): { count u16, [type u8, id u64] }; then the
+    // cached image is gone and drawing it is a DrawError, not a failure.
+    let mut inval = 1u16.to_le_bytes().to_vec();
+    inval.push(1);
+    inval.extend_from_slice(&77u64.to_le_bytes());
+    s.receive(d, &msg(105, &inval)).unwrap();
+    s.receive(d, &msg(304, &build::copy(0, 6, 2, 2, &build::from_cache(77, 2, 2)))).unwrap();
+    assert!(matches!(s.poll_event(), Some(Event::DrawError(e)) if e.contains("not in the cache")));
+    assert!(s.is_alive());
+}

@@ -249,6 +249,9 @@ impl Display {
                 let clip = clip_rects(&d.base.clip);
                 canvas.alpha_blend(d.base.surface_id, rect(d.base.bbox), as_clip(&clip), &op)?;
             }
+            DisplayMessage::DrawStroke(d) => self.stroke(canvas, &d)?,
+            DisplayMessage::DrawText(d) => self.text(canvas, &d)?,
+            DisplayMessage::DrawComposite(d) => self.composite(canvas, &d)?,
             // Streams are off (no codec advertised); MONITORS_CONFIG, GL and
             // quality messages need no drawing.
             _ => {}
@@ -273,6 +276,99 @@ impl Display {
         } else {
             canvas.copy(dst, bbox, as_clip(&clip), &op)?;
         }
+        Ok(())
+    }
+
+    fn stroke(&mut self, canvas: &mut Canvas, d: &draw::DrawStroke<'_>) -> Result<(), DrawFailure> {
+        let points: Vec<Vec<canvas::PointFix>> = d
+            .path
+            .segments
+            .iter()
+            .map(|seg| seg.points.iter().map(|p| canvas::PointFix { x: p.x, y: p.y }).collect())
+            .collect();
+        let path: Vec<canvas::PathSeg<'_>> = d
+            .path
+            .segments
+            .iter()
+            .zip(&points)
+            .map(|(seg, pts)| canvas::PathSeg { flags: u32::from(seg.flags), points: pts })
+            .collect();
+        let pattern = self.brush_image(canvas, &d.brush)?;
+        let op = canvas::StrokeOp {
+            path: &path,
+            attr: canvas::LineAttr { flags: d.attr.flags, style: &d.attr.style },
+            brush: self.brush(&d.brush, &pattern)?,
+            fore_mode: Ropd(d.fore_mode),
+            back_mode: Ropd(d.back_mode),
+        };
+        let clip = clip_rects(&d.base.clip);
+        canvas.stroke(d.base.surface_id, rect(d.base.bbox), as_clip(&clip), &op)?;
+        Ok(())
+    }
+
+    fn text(&mut self, canvas: &mut Canvas, d: &draw::DrawText<'_>) -> Result<(), DrawFailure> {
+        use crate::msg::draw::string_flags as sf;
+        let depth = match d.text.flags {
+            f if f & sf::RASTER_A1 != 0 => canvas::GlyphDepth::A1,
+            f if f & sf::RASTER_A4 != 0 => canvas::GlyphDepth::A4,
+            f if f & sf::RASTER_A8 != 0 => canvas::GlyphDepth::A8,
+            f => return Err(DrawFailure(format!("glyph string flags {f:#x} name no raster depth"))),
+        };
+        let glyphs: Vec<canvas::Glyph<'_>> = d
+            .text
+            .glyphs
+            .iter()
+            .map(|g| canvas::Glyph {
+                render_pos: point(g.render_pos),
+                glyph_origin: point(g.glyph_origin),
+                width: g.width,
+                height: g.height,
+                data: g.data,
+            })
+            .collect();
+        let fore = self.brush_image(canvas, &d.fore_brush)?;
+        let back = self.brush_image(canvas, &d.back_brush)?;
+        let op = canvas::TextOp {
+            string: canvas::GlyphString { depth, glyphs: &glyphs },
+            back_area: rect(d.back_area),
+            fore_brush: self.brush(&d.fore_brush, &fore)?,
+            back_brush: self.brush(&d.back_brush, &back)?,
+            fore_mode: Ropd(d.fore_mode),
+            back_mode: Ropd(d.back_mode),
+        };
+        let clip = clip_rects(&d.base.clip);
+        canvas.text(d.base.surface_id, rect(d.base.bbox), as_clip(&clip), &op)?;
+        Ok(())
+    }
+
+    fn composite(&mut self, canvas: &mut Canvas, d: &draw::DrawComposite<'_>) -> Result<(), DrawFailure> {
+        let src = self.resolve(canvas, d.src_bitmap.as_ref())?;
+        let mask = match &d.mask_bitmap {
+            Some(m) => Some(self.resolve(canvas, Some(m))?),
+            None => None,
+        };
+        let transform = |t: &[u32; 6]| canvas::Transform {
+            t00: t[0] as i32,
+            t01: t[1] as i32,
+            t02: t[2] as i32,
+            t10: t[3] as i32,
+            t11: t[4] as i32,
+            t12: t[5] as i32,
+        };
+        let op = canvas::CompositeOp {
+            flags: d.flags,
+            src: self.source(&src)?,
+            mask: match &mask {
+                Some(m) => Some(self.source(m)?),
+                None => None,
+            },
+            src_transform: d.src_transform.as_ref().map(transform),
+            mask_transform: d.mask_transform.as_ref().map(transform),
+            src_origin: canvas::Point { x: d.src_origin.x.into(), y: d.src_origin.y.into() },
+            mask_origin: canvas::Point { x: d.mask_origin.x.into(), y: d.mask_origin.y.into() },
+        };
+        let clip = clip_rects(&d.base.clip);
+        canvas.composite(d.base.surface_id, rect(d.base.bbox), as_clip(&clip), &op)?;
         Ok(())
     }
 
