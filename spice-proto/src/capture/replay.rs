@@ -143,6 +143,28 @@ fn source_images<'m>(msg: &'m DisplayMessage<'_>) -> Vec<&'m crate::msg::image::
     src.into_iter().collect()
 }
 
+/// The DISPLAY_INIT the recorded client sent, if any: the server sized its
+/// GLZ window and pixmap cache by it, so a faithful replay uses the same.
+fn recorded_display_init(conns: &[Connection]) -> Option<crate::msg::display::DisplayInit> {
+    for conn in conns {
+        let Some((ChannelType::Display, _, link_len)) = link_target(&conn.client_to_server) else { continue };
+        let mess = &conn.client_to_server[LINK_HEADER_LEN..link_len];
+        let mess = LinkMessRepr::parse(&LinkMess::new_checked(mess).ok()?).ok()?;
+        // Link message, the auth mechanism word when offered, the ticket.
+        let mech = if mess.common_caps.has(crate::consts::caps::common::PROTOCOL_AUTH_SELECTION) { 4 } else { 0 };
+        let mut rest = conn.client_to_server.get(link_len + mech + crate::consts::ENCRYPTED_TICKET_BYTES..)?;
+        let mut reader = MessageReader::new(HeaderKind::Mini);
+        while let Ok(Some(frame)) = reader.feed(&mut rest) {
+            for m in frame.messages() {
+                if m.msg_type == crate::consts::msg::display::client::INIT {
+                    return crate::msg::display::DisplayInit::parse(m.body).ok();
+                }
+            }
+        }
+    }
+    None
+}
+
 /// Replays `file`; `clock` is read around every `receive` so the caller
 /// can time decoding (pass `|| 0` to skip).
 pub fn replay(
@@ -151,7 +173,12 @@ pub fn replay(
     clock: &mut dyn FnMut() -> u64,
 ) -> Result<(Session, ReplayReport), ReplayError> {
     let conns = reassemble(file).map_err(ReplayError::Capture)?;
-    let mut session = Session::new(options.config.clone(), Box::new(ReplayEntropy(0x9e37_79b9_7f4a_7c15)));
+    let mut config = options.config.clone();
+    if let Some(init) = recorded_display_init(&conns) {
+        config.display.glz_window_pixels = init.glz_dictionary_window_size;
+        config.display.pixmap_cache_pixels = init.pixmap_cache_size;
+    }
+    let mut session = Session::new(config, Box::new(ReplayEntropy(0x9e37_79b9_7f4a_7c15)));
     let mut announced = Vec::new();
     let mut reports = Vec::new();
     let mut events = Vec::new();

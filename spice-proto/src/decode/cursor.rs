@@ -106,7 +106,7 @@ pub fn decode(kind: u8, width: u32, height: u32, data: &[u8]) -> Result<Pixels, 
             let entry = |i: usize| u32::from_le_bytes([pal[i * 4], pal[i * 4 + 1], pal[i * 4 + 2], pal[i * 4 + 3]]);
             let color = |x: usize, y: usize| {
                 let b = px[y * row + x / 2];
-                entry(usize::from(if x % 2 == 0 { b >> 4 } else { b & 0x0f }))
+                entry(usize::from(if x.is_multiple_of(2) { b >> 4 } else { b & 0x0f }))
             };
             masked(&mut d, &color, &mut out)?;
         }

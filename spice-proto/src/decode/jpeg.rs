@@ -1,1 +1,224 @@
-//! JPEG and JPEG_ALPHA (being written).
+//! JPEG images (`SPICE_IMAGE_TYPE_JPEG`) and JPEG with an alpha plane
+//! (`SPICE_IMAGE_TYPE_JPEG_ALPHA`).
+//!
+//! The payload of a JPEG image is a plain JFIF stream, which zune-jpeg
+//! decodes (baseline and progressive, Huffman-coded, 8-bit; built without
+//! its SIMD paths, so it runs on the soft-float bare target). Output is xRGB
+//! with `has_alpha` false; grey-scale streams come out as grey xRGB.
+//!
+//! JPEG_ALPHA carries a JPEG of the colour channels followed by the alpha
+//! plane as a SPICE LZ image of type XXXA, whose `top_down` flag must agree
+//! with the message's flags. The JPEG rows are always top-down; the alpha
+//! rows run bottom-up unless `TOP_DOWN` is set.
+//!
+//! Against libjpeg-turbo (spice-gtk's decoder) the output differs by at
+//! most a few steps per channel: the IDCT and colour conversion agree almost
+//! exactly, but zune's "fancy" 2×2 chroma upsampling rounds after the
+//! vertical and again after the horizontal pass, where libjpeg rounds once.
+//! On jpeg-anim that costs 0.04 dB of PSNR against the server's frame.
+//!
+//! The decoder runs in zune's strict mode: a stream that ends early or has
+//! a marker where entropy-coded data should be is an error, where libjpeg
+//! (and so spice-gtk) would warn and show grey.
+
+use alloc::vec::Vec;
+
+use zune_jpeg::errors::DecodeErrors;
+use zune_jpeg::zune_core::bytestream::ZCursor;
+use zune_jpeg::zune_core::colorspace::ColorSpace;
+use zune_jpeg::zune_core::options::DecoderOptions;
+use zune_jpeg::JpegDecoder;
+
+use super::{lz, DecodeError, Limits, Pixels};
+
+/// `SPICE_JPEG_ALPHA_FLAGS_TOP_DOWN`: the alpha plane's rows run top-down.
+pub const ALPHA_FLAG_TOP_DOWN: u8 = 1;
+
+/// Decodes a JFIF stream. The caller compares the size with the descriptor.
+pub fn decode(data: &[u8], limits: &Limits) -> Result<Pixels, DecodeError> {
+    // zune converts YCbCr to BGRA (its 14-bit fixed point lands within one
+    // step of libjpeg's 16-bit one). Grey and the rare RGB/CMYK/YCCK streams
+    // take the conversions zune has for them, chosen before it reads the
+    // headers (it picks its converter there), so those are read twice.
+    let mut dec = decoder(data, ColorSpace::BGRA, limits)?;
+    let output = match dec.inner.input_colorspace() {
+        Some(ColorSpace::YCbCr) => ColorSpace::BGRA,
+        Some(ColorSpace::Luma) => ColorSpace::Luma,
+        Some(ColorSpace::RGB | ColorSpace::CMYK | ColorSpace::YCCK) => ColorSpace::RGB,
+        _ => return Err(DecodeError::Unsupported("JPEG colour space")),
+    };
+    if output != ColorSpace::BGRA {
+        dec = decoder(data, output, limits)?;
+    }
+    let Headed { mut inner, width, height } = dec;
+    let count = limits.check(width, height)?;
+    let too_large = DecodeError::TooLarge { width, height };
+    let bytes = count.checked_mul(output.num_components()).ok_or(too_large)?;
+    let mut raw = Vec::new();
+    raw.try_reserve_exact(bytes).map_err(|_| too_large)?;
+    raw.resize(bytes, 0);
+    inner.decode_into(&mut raw).map_err(|e| jpeg_error(e, data.len()))?;
+
+    let mut out = Vec::new();
+    out.try_reserve_exact(count).map_err(|_| too_large)?;
+    match output {
+        ColorSpace::BGRA => out.extend(raw.chunks_exact(4).map(|p| u32::from_le_bytes([p[0], p[1], p[2], 0]))),
+        ColorSpace::Luma => out.extend(raw.iter().map(|&g| u32::from_be_bytes([0, g, g, g]))),
+        _ => out.extend(raw.chunks_exact(3).map(|p| u32::from_be_bytes([0, p[0], p[1], p[2]]))),
+    }
+    Ok(Pixels { width, height, has_alpha: false, data: out })
+}
+
+/// Decodes a JPEG_ALPHA image: `jpeg` is the first `jpeg_size` bytes of the
+/// payload, `alpha` the rest (an LZ XXXA stream), `flags` the message's
+/// `SPICE_JPEG_ALPHA_FLAGS_*`.
+pub fn decode_alpha(jpeg: &[u8], alpha: &[u8], flags: u8, limits: &Limits) -> Result<Pixels, DecodeError> {
+    let (width, height) = {
+        let dec = decoder(jpeg, ColorSpace::BGRA, limits)?;
+        (dec.width, dec.height)
+    };
+    limits.check(width, height)?;
+    // Check the alpha plane first: it is much cheaper than the JPEG.
+    let plane = alpha_plane(alpha, width, height, flags & ALPHA_FLAG_TOP_DOWN != 0, limits)?;
+    let mut pixels = decode(jpeg, limits)?;
+    if plane.len() != pixels.data.len() {
+        return Err(DecodeError::Corrupt("JPEG_ALPHA alpha plane does not match the JPEG"));
+    }
+    for (p, &a) in pixels.data.iter_mut().zip(&plane) {
+        *p = (*p & 0x00ff_ffff) | (a & 0xff00_0000);
+    }
+    pixels.has_alpha = true;
+    Ok(pixels)
+}
+
+/// The alpha plane of a JPEG_ALPHA image in the top byte of each word, top
+/// row first, checked against the JPEG's size and the message's row order.
+fn alpha_plane(data: &[u8], width: u32, height: u32, top_down: bool, limits: &Limits) -> Result<Vec<u32>, DecodeError> {
+    let h = lz::header(data)?;
+    if h.image_type != lz::Format::Xxxa {
+        return Err(DecodeError::Corrupt("JPEG_ALPHA alpha stream is not an LZ XXXA image"));
+    }
+    if (h.width, h.height) != (width, height) {
+        return Err(DecodeError::SizeMismatch { expected: (width, height), found: (h.width, h.height) });
+    }
+    if h.top_down != top_down {
+        return Err(DecodeError::Corrupt("JPEG_ALPHA alpha rows run the other way from the flags"));
+    }
+    Ok(lz::decode(data, None, limits)?.data)
+}
+
+/// A decoder whose headers have been read and whose size is within limits.
+struct Headed<'a> {
+    inner: JpegDecoder<ZCursor<&'a [u8]>>,
+    width: u32,
+    height: u32,
+}
+
+fn decoder<'a>(data: &'a [u8], output: ColorSpace, limits: &Limits) -> Result<Headed<'a>, DecodeError> {
+    let side = usize::try_from(limits.max_side).unwrap_or(usize::MAX);
+    let options = DecoderOptions::default()
+        .set_max_width(side)
+        .set_max_height(side)
+        .set_strict_mode(true)
+        .jpeg_set_out_colorspace(output);
+    let mut inner = JpegDecoder::new_with_options(ZCursor::new(data), options);
+    inner.decode_headers().map_err(|e| jpeg_error(e, data.len()))?;
+    let (w, h) = inner.dimensions().ok_or(DecodeError::Corrupt("JPEG has no frame header"))?;
+    let (width, height) = (u32::try_from(w).unwrap_or(u32::MAX), u32::try_from(h).unwrap_or(u32::MAX));
+    limits.check(width, height)?;
+    Ok(Headed { inner, width, height })
+}
+
+/// Maps zune's error (whose details are heap strings) to ours. `len` is
+/// the size of the stream, for running out of it.
+fn jpeg_error(e: DecodeErrors, len: usize) -> DecodeError {
+    match e {
+        DecodeErrors::IllegalMagicBytes(found) => DecodeError::BadMagic { expected: 0xffd8, found: found.into() },
+        DecodeErrors::ZeroError => DecodeError::EmptyImage,
+        DecodeErrors::Unsupported(_) => DecodeError::Unsupported("JPEG coding (arithmetic, lossless or 12-bit)"),
+        DecodeErrors::ExhaustedData | DecodeErrors::IoErrors(_) => {
+            DecodeError::Truncated { what: "JPEG stream", need: len + 1, have: len }
+        }
+        DecodeErrors::HuffmanDecode(_) => DecodeError::Corrupt("JPEG Huffman data"),
+        DecodeErrors::DqtError(_) => DecodeError::Corrupt("JPEG quantisation table"),
+        DecodeErrors::SosError(_) => DecodeError::Corrupt("JPEG scan header"),
+        DecodeErrors::SofError(_) => DecodeError::Corrupt("JPEG frame header"),
+        DecodeErrors::MCUError(_) => DecodeError::Corrupt("JPEG MCU data"),
+        DecodeErrors::LargeDimensions(_) => DecodeError::Corrupt("JPEG dimensions overflow"),
+        _ => DecodeError::Corrupt("JPEG stream"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 16x8 baseline 4:2:0 JPEG (two MCUs) made by libjpeg-turbo: the left
+    /// half pure red, the right half pure blue.
+    const RED_BLUE: &[u8] = include_bytes!("../../tests/data/vectors/jpeg/red-blue-16x8.jpg");
+
+    #[test]
+    fn small_image() {
+        let p = decode(RED_BLUE, &Limits::default()).unwrap();
+        assert_eq!((p.width, p.height, p.has_alpha), (16, 8, false));
+        let near = |a: u32, b: u32| (0..3).all(|i| ((a >> (8 * i)) & 0xff).abs_diff((b >> (8 * i)) & 0xff) <= 8);
+        assert!(near(p.data[0], 0xff0000), "{:#x}", p.data[0]);
+        assert!(near(p.data[15], 0x0000ff), "{:#x}", p.data[15]);
+        assert!(p.data.iter().all(|&v| v >> 24 == 0));
+    }
+
+    #[test]
+    fn errors() {
+        let l = Limits::default();
+        assert!(matches!(decode(&[], &l), Err(DecodeError::Truncated { .. })));
+        assert!(matches!(decode(b"GIF89a", &l), Err(DecodeError::BadMagic { expected: 0xffd8, .. })));
+        for cut in [2, 20, RED_BLUE.len() / 2, RED_BLUE.len() - 3] {
+            assert!(decode(&RED_BLUE[..cut], &l).is_err(), "cut at {cut}");
+        }
+        let small = Limits { max_pixels: 127, max_side: 8192 };
+        assert_eq!(decode(RED_BLUE, &small), Err(DecodeError::TooLarge { width: 16, height: 8 }));
+        let narrow = Limits { max_pixels: 1 << 20, max_side: 15 };
+        assert!(decode(RED_BLUE, &narrow).is_err());
+        assert!(matches!(decode_alpha(RED_BLUE, &[], 0, &l), Err(DecodeError::Truncated { .. })));
+        assert!(decode_alpha(&RED_BLUE[..10], &xxxa(16, 8, true, &[0; 128]), 1, &l).is_err());
+    }
+
+    /// An LZ XXXA stream of `alpha` (one byte per pixel, in stream row
+    /// order), all literal runs.
+    fn xxxa(width: u32, height: u32, top_down: bool, alpha: &[u8]) -> Vec<u8> {
+        let mut s = Vec::new();
+        for v in [lz::MAGIC, lz::VERSION, 10, width, height, width * 4, u32::from(top_down)] {
+            s.extend_from_slice(&v.to_be_bytes());
+        }
+        for run in alpha.chunks(32) {
+            s.push(run.len() as u8 - 1);
+            s.extend_from_slice(run);
+        }
+        s
+    }
+
+    #[test]
+    fn jpeg_with_alpha() {
+        let l = Limits::default();
+        let colour = decode(RED_BLUE, &l).unwrap();
+        // Alpha = row number × 16 + column, given bottom row first.
+        let bottom_up: Vec<u8> = (0..8u8).rev().flat_map(|y| (0..16u8).map(move |x| y * 16 + x)).collect();
+        let p = decode_alpha(RED_BLUE, &xxxa(16, 8, false, &bottom_up), 0, &l).unwrap();
+        assert!(p.has_alpha);
+        for (i, (&got, &c)) in p.data.iter().zip(&colour.data).enumerate() {
+            assert_eq!(got, c | (i as u32) << 24, "pixel {i}");
+        }
+        let top_down: Vec<u8> = (0..128).collect();
+        assert_eq!(decode_alpha(RED_BLUE, &xxxa(16, 8, true, &top_down), ALPHA_FLAG_TOP_DOWN, &l).unwrap(), p);
+        // Row order, size and type must agree with the JPEG and the flags.
+        assert!(decode_alpha(RED_BLUE, &xxxa(16, 8, true, &top_down), 0, &l).is_err());
+        assert!(matches!(
+            decode_alpha(RED_BLUE, &xxxa(8, 16, true, &top_down), 1, &l),
+            Err(DecodeError::SizeMismatch { expected: (16, 8), found: (8, 16) })
+        ));
+        let mut rgb32 = xxxa(16, 8, true, &top_down);
+        rgb32[11] = 8;
+        assert!(decode_alpha(RED_BLUE, &rgb32, 1, &l).is_err());
+        assert!(decode_alpha(RED_BLUE, &xxxa(16, 8, true, &top_down[..100]), 1, &l).is_err());
+    }
+}

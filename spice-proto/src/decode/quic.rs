@@ -1,1 +1,825 @@
-//! QUIC (being written).
+//! QUIC (`SPICE_IMAGE_TYPE_QUIC`): spice-common's lossless photo codec, an
+//! SFALIC/LOCO-I relative with adaptive Golomb-Rice codes.
+//!
+//! # Stream
+//! The payload is a sequence of 32-bit little-endian words, read as one bit
+//! string, most significant bit of each word first. Five words of header —
+//! magic `"QUIC"`, version 0, [`ImageType`], width, height — then the pixels,
+//! row by row, top to bottom. The encoder pads the end with at least 33 zero
+//! bits; trailing bytes that do not fill a word are ignored.
+//!
+//! # Model
+//! Each colour component (a *plane*) is predicted from its left neighbour
+//! `a` and the one above `b`: row 0 uses `a` (0 at x = 0), later rows use
+//! `b` at x = 0 and `(a + b) / 2` elsewhere. The prediction error, taken
+//! modulo 2^bpc and folded to a small unsigned number (0, −1, 1, −2, …, as
+//! 0, 1, 2, 3, …), is coded with a Golomb-Rice code of parameter `k`; codes
+//! longer than a limit are replaced by an escape (a run of zeros and a fixed
+//! width suffix), so no codeword is longer than 26 bits.
+//!
+//! `k` comes from a *bucket*, picked by the previous folded error of the same
+//! plane (the buckets cover 0, 1–2, 3–6, 7–14, … ). A bucket keeps, for every
+//! `k`, the number of bits the recent errors would have cost, and uses the
+//! cheapest. Not every pixel updates the model: after each update the coder
+//! skips a pseudo-random number of pixels (a fixed table of "random" numbers,
+//! masked by a wait mask that widens from 0 to 63 bits over the first 12288
+//! pixels of the image, 2048 at a time). Counters are halved once the best of
+//! them passes a threshold that depends on the same wait-mask step.
+//!
+//! The R, G and B planes share one wait/run state and are coded interleaved
+//! (R, G, B of a pixel, then the next pixel). In rows after the first, where
+//! the row above has two equal pixels at x − 1 and x and the current row has
+//! two equal pixels at x − 2 and x − 1, the coder switches to run mode: the
+//! number of further copies of pixel x − 1 is sent with an adaptive
+//! run-length code (a "hit" bit per `2^J[state]` pixels, then the remainder in
+//! `J[state]` bits). RGBA codes the alpha plane of each row, with its own
+//! state, right after the row's RGB.
+//!
+//! # Output
+//! RGB32 and RGB24 give `0x00RRGGBB`; RGB16 (x555) is widened by bit
+//! replication as spice-gtk's canvas does; RGBA gives `0xAARRGGBB` with
+//! `has_alpha`; GRAY (which spice-gtk's canvas refuses) gives `0x00GGGGGG`.
+//!
+//! # Robustness
+//! Unlike spice-common, nothing here trusts the stream: sizes are checked
+//! against [`Limits`] before allocating, an escape code that decodes past
+//! 2^bpc − 1 or a run past the end of its segment is [`DecodeError::Corrupt`],
+//! and bits read past the end of the input are zeros only until the end of
+//! the row: if the image used any of them, the result is
+//! [`DecodeError::Truncated`]. The work is bounded by the image size.
+
+use alloc::vec::Vec;
+
+use super::{DecodeError, Limits, Pixels};
+
+/// `"QUIC"` read as a little-endian word.
+pub const MAGIC: u32 = 0x4349_5551;
+/// The only version spice-common writes.
+pub const VERSION: u32 = 0;
+/// Magic, version, type, width and height.
+pub const HEADER_LEN: usize = 20;
+
+/// `QuicImageType`: how the pixels were coded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageType {
+    /// One 8-bit plane.
+    Gray,
+    /// x555, three 5-bit planes.
+    Rgb16,
+    /// Three 8-bit planes (from a 24-bit source).
+    Rgb24,
+    /// Three 8-bit planes (from a 32-bit xRGB source).
+    Rgb32,
+    /// Three 8-bit planes, then an 8-bit alpha plane per row.
+    Rgba,
+}
+
+impl ImageType {
+    /// The type for a wire value.
+    pub fn from_wire(v: u32) -> Option<Self> {
+        Some(match v {
+            1 => Self::Gray,
+            2 => Self::Rgb16,
+            3 => Self::Rgb24,
+            4 => Self::Rgb32,
+            5 => Self::Rgba,
+            _ => return None,
+        })
+    }
+
+    /// The wire value.
+    pub fn to_wire(self) -> u32 {
+        match self {
+            Self::Gray => 1,
+            Self::Rgb16 => 2,
+            Self::Rgb24 => 3,
+            Self::Rgb32 => 4,
+            Self::Rgba => 5,
+        }
+    }
+
+    /// How many planes are coded per pixel.
+    pub fn planes(self) -> u32 {
+        match self {
+            Self::Gray => 1,
+            Self::Rgb16 | Self::Rgb24 | Self::Rgb32 => 3,
+            Self::Rgba => 4,
+        }
+    }
+}
+
+/// The five header words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// How the pixels were coded.
+    pub image_type: ImageType,
+    /// Width in pixels (not yet checked against limits).
+    pub width: u32,
+    /// Height in pixels (not yet checked against limits).
+    pub height: u32,
+}
+
+fn word(data: &[u8], index: usize) -> Option<u32> {
+    let b = data.get(index * 4..index * 4 + 4)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// Reads and checks the header (magic, version, type), without the size
+/// limits; use it to compare the size with the image descriptor.
+pub fn header(data: &[u8]) -> Result<Header, DecodeError> {
+    let truncated = || DecodeError::Truncated { what: "QUIC header", need: HEADER_LEN, have: data.len() };
+    let magic = word(data, 0).ok_or_else(truncated)?;
+    if magic != MAGIC {
+        return Err(DecodeError::BadMagic { expected: MAGIC, found: magic });
+    }
+    let (Some(version), Some(kind), Some(width), Some(height)) =
+        (word(data, 1), word(data, 2), word(data, 3), word(data, 4))
+    else {
+        return Err(truncated());
+    };
+    if version != VERSION {
+        return Err(DecodeError::Unsupported("QUIC version"));
+    }
+    let image_type =
+        ImageType::from_wire(kind).ok_or(DecodeError::UnknownFormat(u8::try_from(kind).unwrap_or(u8::MAX)))?;
+    Ok(Header { image_type, width, height })
+}
+
+/// Decodes a QUIC image.
+pub fn decode(data: &[u8], limits: &Limits) -> Result<Pixels, DecodeError> {
+    let hdr = header(data)?;
+    let count = limits.check(hdr.width, hdr.height)?;
+    let too_large = DecodeError::TooLarge { width: hdr.width, height: hdr.height };
+    let (w, h) = (hdr.width as usize, hdr.height as usize);
+    let body = &data[HEADER_LEN..];
+    let body = &body[..body.len() / 4 * 4];
+
+    // Every pixel of row 0 and the first pixel of every row is coded with at
+    // least one bit per plane: reject streams far too short for the size
+    // before allocating for it.
+    let min_bits = (w as u64 + h as u64 - 1) * u64::from(hdr.image_type.planes());
+    if (body.len() as u64) * 8 < min_bits {
+        return Err(DecodeError::Truncated {
+            what: "QUIC data",
+            need: HEADER_LEN + min_bits.div_ceil(8) as usize,
+            have: data.len(),
+        });
+    }
+
+    let mut out = Vec::new();
+    out.try_reserve_exact(count).map_err(|_| too_large)?;
+    let mut bits = Bits::new(body, data.len());
+    match hdr.image_type {
+        ImageType::Rgb32 | ImageType::Rgb24 => {
+            rows(&mut bits, &mut Planes::<3, 8, 16>::new(w, too_large)?, None, &mut out, w, h)?;
+        }
+        ImageType::Rgba => {
+            let mut alpha = Planes::<1, 8, 24>::new(w, too_large)?;
+            rows(&mut bits, &mut Planes::<3, 8, 16>::new(w, too_large)?, Some(&mut alpha), &mut out, w, h)?;
+        }
+        ImageType::Rgb16 => {
+            rows(&mut bits, &mut Planes::<3, 5, 16>::new(w, too_large)?, None, &mut out, w, h)?;
+            for p in &mut out {
+                let v = *p;
+                let widen = |s: u32| {
+                    let c = (v >> s) & 0x1f;
+                    ((c << 3) | (c >> 2)) << s
+                };
+                *p = widen(16) | widen(8) | widen(0);
+            }
+        }
+        ImageType::Gray => {
+            rows(&mut bits, &mut Planes::<1, 8, 0>::new(w, too_large)?, None, &mut out, w, h)?;
+            for p in &mut out {
+                *p *= 0x01_0101;
+            }
+        }
+    }
+    bits.check()?;
+    Ok(Pixels { width: hdr.width, height: hdr.height, has_alpha: hdr.image_type == ImageType::Rgba, data: out })
+}
+
+/// Decodes `h` rows of `w` pixels onto `out` (reserved, empty): the main
+/// planes, then (RGBA) the alpha plane. Each row is zeroed just before it is
+/// decoded, while it is in cache.
+fn rows<const CH: usize, const BPC: u32, const TOP: u32>(
+    bits: &mut Bits<'_>,
+    main: &mut Planes<CH, BPC, TOP>,
+    mut alpha: Option<&mut Planes<1, 8, 24>>,
+    out: &mut Vec<u32>,
+    w: usize,
+    h: usize,
+) -> Result<(), DecodeError> {
+    for y in 0..h {
+        out.resize((y + 1) * w, 0);
+        let (done, cur) = out.split_at_mut(y * w);
+        match y {
+            0 => {
+                main.row0(bits, cur)?;
+                if let Some(a) = alpha.as_deref_mut() {
+                    a.row0(bits, cur)?;
+                }
+            }
+            _ => {
+                let prev = &done[(y - 1) * w..];
+                main.row(bits, prev, cur)?;
+                if let Some(a) = alpha.as_deref_mut() {
+                    a.row(bits, prev, cur)?;
+                }
+            }
+        }
+        // Past the end of the input the reader yields zeros; stop at the
+        // first row that used any, so garbage cannot run on.
+        bits.check()?;
+    }
+    Ok(())
+}
+
+/// The bit reader: words little-endian, bits most significant first.
+#[derive(Clone, Copy)]
+struct Bits<'a> {
+    /// Whole words after the header.
+    data: &'a [u8],
+    /// Bits consumed (may pass the end: the bits there read as zeros).
+    pos: usize,
+    /// The whole payload's length, for errors.
+    input_len: usize,
+}
+
+impl<'a> Bits<'a> {
+    fn new(data: &'a [u8], input_len: usize) -> Self {
+        Self { data, pos: 0, input_len }
+    }
+
+    /// The 64 bits from `pos` on, left-aligned (zeros past the end).
+    #[inline(always)]
+    fn window(&self) -> u64 {
+        let at = self.pos / 32 * 4;
+        let shift = self.pos % 32;
+        let le = |b: &[u8]| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        let (a, b, c) = match self.data.get(at..at + 12) {
+            Some(w) => (le(&w[..4]), le(&w[4..8]), le(&w[8..])),
+            None => {
+                let word = |i: usize| self.data.get(i..i + 4).map_or(0, le);
+                (word(at), word(at + 4), word(at + 8))
+            }
+        };
+        (((a << 32) | b) << shift) | ((c << shift) >> 32)
+    }
+
+    /// Fails if more bits were consumed than the input has.
+    fn check(&self) -> Result<(), DecodeError> {
+        if self.pos as u64 > self.data.len() as u64 * 8 {
+            let need = HEADER_LEN + (self.pos as u64).div_ceil(32) as usize * 4;
+            return Err(DecodeError::Truncated { what: "QUIC data", need, have: self.input_len });
+        }
+        Ok(())
+    }
+
+    /// Reads a run length (at most `limit`) and adapts the run state.
+    fn run_length(&mut self, wait: &mut Wait, limit: usize) -> Result<usize, DecodeError> {
+        let too_long = DecodeError::Corrupt("QUIC run past the end of the row");
+        let mut run = 0usize;
+        loop {
+            // One hit bit per 2^MELC_LEN[state] pixels; a zero ends them.
+            let hits = (!self.window()).leading_zeros();
+            for _ in 0..hits {
+                run += 1 << MELC_LEN[wait.melc];
+                wait.melc = (wait.melc + 1).min(MELC_LEN.len() - 1);
+            }
+            if run > limit {
+                return Err(too_long);
+            }
+            if hits < 64 {
+                self.pos += hits as usize + 1;
+                break;
+            }
+            self.pos += 64;
+        }
+        let len = u32::from(MELC_LEN[wait.melc]);
+        if len > 0 {
+            run += (self.window() >> (64 - len)) as usize;
+            self.pos += len as usize;
+        }
+        if run > limit {
+            return Err(too_long);
+        }
+        wait.melc = wait.melc.saturating_sub(1);
+        Ok(run)
+    }
+}
+
+/// Decodes one folded error coded with parameter `k < BPC` from the front
+/// of `win` (at least 26 bits valid); returns it and its length.
+#[inline(always)]
+fn golomb<const BPC: u32>(win: u64, k: usize) -> Result<(u32, u32), DecodeError> {
+    let fam = family::<BPC>();
+    let k = k & 7;
+    let zeros = (win | 1).leading_zeros();
+    if zeros < fam.escape_prefix[k] {
+        // Unary quotient (shorter than the escape), a one, k bits.
+        // The codeword's value is 2^k + remainder; the quotient adds
+        // zeros·2^k, so the sum is (zeros − 1)·2^k + codeword.
+        let len = zeros + 1 + k as u32;
+        Ok((((win >> (64 - len)) as u32).wrapping_add(zeros.wrapping_sub(1) << k), len))
+    } else {
+        let len = fam.escape_len[k];
+        let v = fam.escape_base[k] + ((win >> (64 - len)) as u32 & fam.suffix_mask[k]);
+        if v >= 1 << BPC {
+            return Err(DecodeError::Corrupt("QUIC escape code out of range"));
+        }
+        Ok((v, len))
+    }
+}
+
+/// Golomb code parameters of a family (planes of one bit depth).
+struct Family {
+    /// Leading zeros that make an escape.
+    escape_prefix: [u32; 8],
+    /// Bits in an escape codeword (prefix + suffix).
+    escape_len: [u32; 8],
+    /// Values below this are plain Golomb-Rice codes.
+    escape_base: [u32; 8],
+    /// Mask of the escape suffix.
+    suffix_mask: [u32; 8],
+    /// `code_len[v][k]`: bits to code `v` with parameter `k`.
+    code_len: [[u8; 8]; 256],
+    /// Bucket of each previous error.
+    bucket: [u8; 256],
+}
+
+/// Longest codeword.
+const MAX_CODE_LEN: u32 = 26;
+
+const fn ceil_log2(v: u32) -> u32 {
+    if v <= 1 {
+        0
+    } else {
+        32 - (v - 1).leading_zeros()
+    }
+}
+
+const fn make_family(bpc: u32) -> Family {
+    let mut f = Family {
+        escape_prefix: [0; 8],
+        escape_len: [0; 8],
+        escape_base: [0; 8],
+        suffix_mask: [0; 8],
+        code_len: [[0; 8]; 256],
+        bucket: [0; 256],
+    };
+    let levels = 1u32 << bpc;
+    let mut k = 0;
+    while k < bpc {
+        // The escape prefix is as long as the bit budget allows, but no
+        // longer than the longest quotient a value can have.
+        let mut prefix = MAX_CODE_LEN - bpc;
+        if prefix > (1 << (bpc - k)) - 1 {
+            prefix = (1 << (bpc - k)) - 1;
+        }
+        let base = prefix << k;
+        let suffix = ceil_log2(levels - base);
+        f.escape_base[k as usize] = base;
+        f.escape_len[k as usize] = prefix + suffix;
+        f.suffix_mask[k as usize] = (1 << suffix) - 1;
+        f.escape_prefix[k as usize] = prefix;
+        let mut v = 0;
+        while v < 256 {
+            f.code_len[v as usize][k as usize] = if v < base { (v >> k) + k + 1 } else { prefix + suffix } as u8;
+            v += 1;
+        }
+        k += 1;
+    }
+    // Buckets double in size (1, 2, 4, …); the last one also takes what
+    // would not fill another of its size.
+    let mut v = 0;
+    while v < 256 {
+        let b = 31 - (v + 1u32).leading_zeros();
+        f.bucket[v as usize] = if b > bpc - 1 { bpc - 1 } else { b } as u8;
+        v += 1;
+    }
+    f
+}
+
+static FAMILY_8: Family = make_family(8);
+static FAMILY_5: Family = make_family(5);
+
+#[inline(always)]
+fn family<const BPC: u32>() -> &'static Family {
+    if BPC == 5 {
+        &FAMILY_5
+    } else {
+        &FAMILY_8
+    }
+}
+
+/// Run-length code state → bits of the remainder (run unit is 2^this).
+const MELC_LEN: [u8; 32] =
+    [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+/// Counter-halving threshold per wait-mask step.
+const TRIGGER: [u32; 7] = [110, 550, 900, 800, 550, 400, 350];
+/// The wait mask stops widening at this step (mask 63).
+const WAIT_STEPS: u32 = 6;
+/// Pixels per wait-mask step.
+const STEP_PIXELS: usize = 2048;
+
+/// The coder's fixed pseudo-random table, reduced to the 6 bits any wait
+/// mask keeps.
+const RANDOM: [u8; 256] = [
+    2, 23, 19, 21, 7, 18, 40, 14, 12, 32, 47, 44, 36, 6, 18, 11, 4, 19, 42, 29, 16, 63, 57, 51, 16, 3, 5, 14, 15, 30,
+    20, 9, 36, 45, 3, 57, 61, 0, 8, 5, 41, 14, 43, 27, 43, 59, 31, 35, 39, 60, 42, 38, 13, 54, 62, 1, 26, 3, 11, 61,
+    52, 34, 7, 48, 4, 59, 22, 12, 22, 8, 50, 4, 10, 6, 44, 8, 11, 46, 31, 51, 53, 17, 1, 43, 46, 60, 36, 54, 10, 27,
+    39, 44, 22, 41, 23, 2, 44, 0, 40, 53, 40, 48, 16, 43, 32, 28, 33, 12, 20, 2, 56, 62, 55, 58, 18, 20, 13, 55, 38,
+    29, 57, 19, 49, 33, 47, 63, 59, 0, 35, 61, 19, 25, 46, 38, 60, 4, 35, 1, 26, 40, 28, 10, 5, 14, 25, 18, 48, 49, 20,
+    59, 62, 34, 46, 7, 33, 52, 34, 58, 9, 29, 8, 55, 62, 60, 37, 36, 37, 50, 6, 3, 10, 28, 48, 24, 26, 61, 57, 30, 11,
+    54, 2, 6, 50, 47, 7, 17, 35, 53, 32, 12, 23, 17, 5, 21, 49, 55, 51, 45, 52, 27, 39, 25, 39, 63, 22, 24, 42, 52, 56,
+    38, 41, 41, 56, 32, 13, 24, 26, 51, 27, 56, 58, 37, 24, 42, 15, 28, 17, 30, 31, 15, 16, 23, 25, 54, 33, 34, 1, 29,
+    31, 50, 53, 21, 49, 15, 47, 9, 0, 58, 37, 45, 30, 13, 9, 45, 63, 21,
+];
+
+/// Model-update pacing and run-length state, shared by the planes coded
+/// together.
+struct Wait {
+    /// Pixels still to skip before the next model update.
+    waitcnt: usize,
+    /// Index of the last random number used.
+    seed: u8,
+    /// Wait-mask step (0..=6).
+    step: u32,
+    /// Pixels left in this step.
+    step_left: usize,
+    /// Counter-halving threshold.
+    trigger: u32,
+    /// Run-length code state (index into `MELC_LEN`).
+    melc: usize,
+}
+
+impl Wait {
+    fn new() -> Self {
+        Self { waitcnt: 0, seed: 0xff, step: 0, step_left: STEP_PIXELS, trigger: TRIGGER[0], melc: 0 }
+    }
+
+    #[inline(always)]
+    fn random(&mut self, mask: u32) -> usize {
+        self.seed = self.seed.wrapping_add(1);
+        (u32::from(RANDOM[usize::from(self.seed)]) & mask) as usize
+    }
+}
+
+/// Code statistics of one plane.
+#[derive(Clone, Copy)]
+struct Model {
+    /// Bits each `k` would have cost, per bucket.
+    cost: [[u32; 8]; 8],
+    /// The cheapest `k` per bucket.
+    best: [u8; 8],
+}
+
+impl Model {
+    fn new(bpc: u32) -> Self {
+        Self { cost: [[0; 8]; 8], best: [bpc as u8 - 1; 8] }
+    }
+
+    /// Adds the cost of coding `v` with every `k` to bucket `b`, picks the
+    /// cheapest (ties keep the larger `k`) and halves when it grows past
+    /// `trigger`.
+    #[inline(always)]
+    fn update<const BPC: u32>(&mut self, b: u8, v: u8, trigger: u32) {
+        let b = usize::from(b) & 7;
+        let lens = &family::<BPC>().code_len[usize::from(v)];
+        let cost = &mut self.cost[b];
+        // Keys order by cost, then by larger k: their minimum is the pick,
+        // found without data-dependent branches.
+        let mut min_key = u32::MAX;
+        for k in 0..BPC as usize {
+            cost[k] += u32::from(lens[k]);
+            min_key = min_key.min((cost[k] << 3) | (7 - k as u32));
+        }
+        self.best[b] = 7 - (min_key & 7) as u8;
+        if min_key >> 3 > trigger {
+            for c in cost.iter_mut().take(BPC as usize) {
+                *c >>= 1;
+            }
+        }
+    }
+}
+
+/// `CH` planes of `BPC` bits, coded together, in byte lanes of the output
+/// word from bit `TOP` down (R at 16, G at 8, B at 0; alpha at 24).
+struct Planes<const CH: usize, const BPC: u32, const TOP: u32> {
+    models: [Model; CH],
+    /// Last folded error at each x, per plane. The context of pixel x is
+    /// the entry at x − 1 (at x = 0, the previous row's entry 0; in row 0,
+    /// zeros); runs do not write here, so after one it is an older row's.
+    errors: Vec<[u8; CH]>,
+    wait: Wait,
+}
+
+/// Decodes the planes of one pixel into the lanes of `base`, each predicted
+/// by `predict(lane shift)`, in context `last` (the previous folded errors),
+/// which it replaces by this pixel's.
+#[inline(always)]
+fn pixel<const CH: usize, const BPC: u32, const TOP: u32>(
+    bits: &mut Bits<'_>,
+    models: &[Model; CH],
+    last: &mut [u8; CH],
+    base: u32,
+    predict: impl Fn(u32) -> u32,
+) -> Result<u32, DecodeError> {
+    let fam = family::<BPC>();
+    let mask = (1u32 << BPC) - 1;
+    let mut px = base;
+    // One 64-bit window serves two codewords (≤ 26 bits each); a third
+    // needs a fresh one only when the first two were long.
+    let mut win = bits.window();
+    let mut used = 0;
+    for (c, model) in models.iter().enumerate() {
+        if c >= 2 && used > 64 - MAX_CODE_LEN {
+            bits.pos += used as usize;
+            win = bits.window();
+            used = 0;
+        }
+        let shift = TOP - 8 * c as u32;
+        let k = model.best[usize::from(fam.bucket[usize::from(last[c])]) & 7];
+        let (e, len) = golomb::<BPC>(win, usize::from(k))?;
+        win <<= len;
+        used += len;
+        last[c] = e as u8;
+        // Unfold: even → +e/2, odd → −(e+1)/2, modulo 2^BPC.
+        let delta = (e >> 1) ^ (0u32.wrapping_sub(e & 1) & mask);
+        px |= ((delta + predict(shift)) & mask) << shift;
+    }
+    bits.pos += used as usize;
+    Ok(px)
+}
+
+impl<const CH: usize, const BPC: u32, const TOP: u32> Planes<CH, BPC, TOP> {
+    /// The output bits these planes own.
+    const LANES: u32 = {
+        let mut m = 0;
+        let mut c = 0;
+        while c < CH {
+            m |= 0xff << (TOP - 8 * c as u32);
+            c += 1;
+        }
+        m
+    };
+
+    fn new(width: usize, too_large: DecodeError) -> Result<Self, DecodeError> {
+        let mut errors = Vec::new();
+        errors.try_reserve_exact(width).map_err(|_| too_large)?;
+        errors.resize(width, [0; CH]);
+        Ok(Self { models: [Model::new(BPC); CH], errors, wait: Wait::new() })
+    }
+
+    /// What pixel `x` of `out` holds outside these planes' lanes: rows start
+    /// zeroed, so only the alpha plane (coded after RGB) keeps anything.
+    #[inline(always)]
+    fn base(out: u32) -> u32 {
+        if TOP == 24 {
+            out & !Self::LANES
+        } else {
+            0
+        }
+    }
+
+    /// Updates each plane's model with the folded errors `now`, coded in
+    /// context `ctx`.
+    #[inline(always)]
+    fn update(models: &mut [Model; CH], ctx: &[u8; CH], now: &[u8; CH], trigger: u32) {
+        let fam = family::<BPC>();
+        for (c, model) in models.iter_mut().enumerate() {
+            model.update::<BPC>(fam.bucket[usize::from(ctx[c])], now[c], trigger);
+        }
+    }
+
+    /// Pixel 0 of a segment at x = 0: decode it in context `ctx`, then count
+    /// down the wait or update the model and draw the next wait.
+    #[inline(always)]
+    fn first(
+        &mut self,
+        bits: &mut Bits<'_>,
+        ctx: [u8; CH],
+        out: &mut u32,
+        mask: u32,
+        predict: impl Fn(u32) -> u32,
+    ) -> Result<usize, DecodeError> {
+        let mut last = ctx;
+        *out = pixel::<CH, BPC, TOP>(bits, &self.models, &mut last, Self::base(*out), predict)?;
+        if let Some(e) = self.errors.first_mut() {
+            *e = last;
+        }
+        if self.wait.waitcnt > 0 {
+            self.wait.waitcnt -= 1;
+        } else {
+            self.wait.waitcnt = self.wait.random(mask);
+            Self::update(&mut self.models, &ctx, &last, self.wait.trigger);
+        }
+        Ok(1 + self.wait.waitcnt)
+    }
+
+    /// Splits a row into wait-mask steps and decodes each part with `seg`.
+    #[inline(always)]
+    fn steps(
+        &mut self,
+        width: usize,
+        mut seg: impl FnMut(&mut Self, usize, usize, u32) -> Result<(), DecodeError>,
+    ) -> Result<(), DecodeError> {
+        let (mut pos, mut left) = (0, width);
+        while self.wait.step < WAIT_STEPS && self.wait.step_left <= left {
+            let n = self.wait.step_left;
+            if n > 0 {
+                seg(self, pos, pos + n, (1 << self.wait.step) - 1)?;
+                pos += n;
+                left -= n;
+            }
+            self.wait.step += 1;
+            self.wait.trigger = TRIGGER[self.wait.step as usize];
+            self.wait.step_left = STEP_PIXELS;
+        }
+        if left > 0 {
+            seg(self, pos, pos + left, (1 << self.wait.step) - 1)?;
+            if self.wait.step < WAIT_STEPS {
+                self.wait.step_left -= left;
+            }
+        }
+        Ok(())
+    }
+
+    /// Row 0: left prediction, no runs.
+    fn row0(&mut self, bits: &mut Bits<'_>, cur: &mut [u32]) -> Result<(), DecodeError> {
+        self.steps(cur.len(), |p, start, end, mask| p.seg0(bits, cur, start, end, mask))
+    }
+
+    fn seg0(
+        &mut self,
+        bits: &mut Bits<'_>,
+        cur: &mut [u32],
+        mut i: usize,
+        end: usize,
+        mask: u32,
+    ) -> Result<(), DecodeError> {
+        let (Some(cur), true) = (cur.get_mut(..end), self.errors.len() >= end) else { return Ok(()) };
+        let mut b = *bits;
+        let mut stop;
+        if i == 0 {
+            stop = self.first(&mut b, [0; CH], &mut cur[0], mask, |_| 0)?;
+            i = 1;
+        } else {
+            stop = i + self.wait.waitcnt;
+        }
+        let (models, errors, wait) = (&mut self.models, &mut self.errors[..end], &mut self.wait);
+        while i < end {
+            let left = cur[i - 1];
+            let ctx = errors[i - 1];
+            let mut last = ctx;
+            cur[i] = pixel::<CH, BPC, TOP>(&mut b, models, &mut last, Self::base(cur[i]), |s| (left >> s) & 0xff)?;
+            errors[i] = last;
+            if i == stop {
+                Self::update(models, &ctx, &last, wait.trigger);
+                stop = i + 1 + wait.random(mask);
+            }
+            i += 1;
+        }
+        *bits = b;
+        wait.waitcnt = stop - end;
+        Ok(())
+    }
+
+    /// Rows after the first: up / average prediction and runs.
+    fn row(&mut self, bits: &mut Bits<'_>, prev: &[u32], cur: &mut [u32]) -> Result<(), DecodeError> {
+        self.steps(cur.len(), |p, start, end, mask| p.seg(bits, prev, cur, start, end, mask))
+    }
+
+    fn seg(
+        &mut self,
+        bits: &mut Bits<'_>,
+        prev: &[u32],
+        cur: &mut [u32],
+        mut i: usize,
+        end: usize,
+        mask: u32,
+    ) -> Result<(), DecodeError> {
+        let lanes = Self::LANES;
+        let (Some(prev), Some(cur), true) = (prev.get(..end), cur.get_mut(..end), self.errors.len() >= end) else {
+            return Ok(());
+        };
+        let mut b = *bits;
+        let mut stop;
+        if i == 0 {
+            let (up, ctx) = (prev[0], self.errors[0]);
+            stop = self.first(&mut b, ctx, &mut cur[0], mask, |s| (up >> s) & 0xff)?;
+            i = 1;
+        } else {
+            stop = i + self.wait.waitcnt;
+        }
+        let (models, errors, wait) = (&mut self.models, &mut self.errors[..end], &mut self.wait);
+        let mut run_at = 0;
+        while i < end {
+            let (left, up) = (cur[i - 1], prev[i]);
+            if i > 2 && run_at != i && (prev[i - 1] ^ up) & lanes == 0 && (cur[i - 2] ^ left) & lanes == 0 {
+                wait.waitcnt = stop - i;
+                run_at = i;
+                // Through a copy, so `b` itself never needs an address and
+                // stays in registers.
+                let mut rb = b;
+                let n = rb.run_length(wait, end - i)?;
+                b = rb;
+                for p in &mut cur[i..i + n] {
+                    *p = Self::base(*p) | (left & lanes);
+                }
+                i += n;
+                if i == end {
+                    // The wait count stays as it was at the run's start.
+                    *bits = b;
+                    return Ok(());
+                }
+                stop = i + wait.waitcnt;
+                continue;
+            }
+            let ctx = errors[i - 1];
+            let mut last = ctx;
+            cur[i] = pixel::<CH, BPC, TOP>(&mut b, models, &mut last, Self::base(cur[i]), |s| {
+                (((left >> s) & 0xff) + ((up >> s) & 0xff)) >> 1
+            })?;
+            errors[i] = last;
+            if i == stop {
+                Self::update(models, &ctx, &last, wait.trigger);
+                stop = i + 1 + wait.random(mask);
+            }
+            i += 1;
+        }
+        *bits = b;
+        wait.waitcnt = stop - end;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bucket layout spice-common builds (sizes 1, 2, 4, …, the last
+    /// one merged with the remainder), rebuilt the long way.
+    fn buckets_the_long_way(bpc: u32) -> Vec<u8> {
+        let levels = 1u32 << bpc;
+        let mut out = Vec::new();
+        let (mut size, mut n) = (1, 0u8);
+        loop {
+            let start = out.len() as u32;
+            let mut end = start + size - 1;
+            if end + size >= levels {
+                end = levels - 1;
+            }
+            out.extend((start..=end).map(|_| n));
+            if end == levels - 1 {
+                return out;
+            }
+            n += 1;
+            size *= 2;
+        }
+    }
+
+    #[test]
+    fn bucket_tables() {
+        for (bpc, fam) in [(8, &FAMILY_8), (5, &FAMILY_5)] {
+            let want = buckets_the_long_way(bpc);
+            assert_eq!(&fam.bucket[..want.len()], &want[..], "bpc {bpc}");
+        }
+        assert_eq!(FAMILY_8.bucket[127], 7);
+        assert_eq!(FAMILY_8.bucket[126], 6);
+        assert_eq!(FAMILY_5.bucket[31], 4);
+        assert_eq!(FAMILY_5.bucket[15], 4);
+    }
+
+    #[test]
+    fn codes_are_prefix_free_and_bounded() {
+        for (bpc, fam) in [(8u32, &FAMILY_8), (5, &FAMILY_5)] {
+            for k in 0..bpc as usize {
+                // Kraft sum of every value's codeword is exactly 1 or below.
+                let kraft: f64 = (0..1usize << bpc).map(|v| 0.5f64.powi(i32::from(fam.code_len[v][k]))).sum();
+                assert!(kraft <= 1.0 + 1e-12, "bpc {bpc} k {k}: {kraft}");
+                assert!((0..1usize << bpc).all(|v| u32::from(fam.code_len[v][k]) <= MAX_CODE_LEN));
+            }
+        }
+    }
+
+    #[test]
+    fn header_errors() {
+        assert!(matches!(header(b"QUI"), Err(DecodeError::Truncated { .. })));
+        assert!(matches!(header(b"LZ  0000"), Err(DecodeError::BadMagic { .. })));
+        let mut h = Vec::from(*b"QUIC");
+        for v in [0u32, 4, 7, 9] {
+            h.extend(v.to_le_bytes());
+        }
+        assert_eq!(header(&h), Ok(Header { image_type: ImageType::Rgb32, width: 7, height: 9 }));
+        h[4] = 1;
+        assert_eq!(header(&h), Err(DecodeError::Unsupported("QUIC version")));
+        h[4] = 0;
+        h[8] = 9;
+        assert_eq!(header(&h), Err(DecodeError::UnknownFormat(9)));
+        h[8] = 4;
+        assert!(matches!(decode(&h, &Limits::default()), Err(DecodeError::Truncated { .. })));
+    }
+}

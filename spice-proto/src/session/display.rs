@@ -13,7 +13,7 @@ use crate::canvas::{
 };
 use crate::consts::caps::display as cap;
 use crate::consts::{image_flags, message_name, BitmapFormat, ChannelType, Direction};
-use crate::decode::{self, bitmap, DecodeError};
+use crate::decode::{self, bitmap, glz, jpeg, lz, lz4, quic, DecodeError};
 use crate::msg::display::{surface_flags, DisplayInit, DisplayMessage, PreferredCompression};
 use crate::msg::draw::{self, Brush, Clip, QMask};
 use crate::msg::image::{Image, ImageData, PaletteSource};
@@ -42,7 +42,8 @@ impl Default for DisplayConfig {
             preferred_compression: None,
             // 4 Mpx (16 MiB): four 1024x768 screens' worth.
             pixmap_cache_pixels: 4 << 20,
-            glz_window_pixels: 0,
+            // spice-gtk's 3 Mpx (12 MiB of retained images at most).
+            glz_window_pixels: 0x30_0000,
             canvas_limits: canvas::Limits::default(),
             decode_limits: decode::Limits::default(),
         }
@@ -80,6 +81,7 @@ pub(super) struct Display {
     pixmap_budget: u64,
     palettes: BTreeMap<u64, Vec<u32>>,
     decode_limits: decode::Limits,
+    glz: glz::Dictionary,
 }
 
 /// Why one draw command could not be rendered (the session goes on).
@@ -121,6 +123,7 @@ impl Display {
             pixmap_budget: config.pixmap_cache_pixels.max(0) as u64,
             palettes: BTreeMap::new(),
             decode_limits: config.decode_limits,
+            glz: glz::Dictionary::new(config.glz_window_pixels.max(0) as u32),
         }
     }
 
@@ -165,6 +168,7 @@ impl Display {
                 self.pixmaps.clear();
                 self.pixmap_pixels = 0;
                 self.palettes.clear();
+                self.glz.clear();
                 events.push_back(Event::Reset);
             }
             DisplayMessage::InvalList(list) => {
@@ -406,7 +410,7 @@ impl Display {
             }
             _ => {}
         }
-        let decoded = self.decode(image)?;
+        let (decoded, lossy) = self.decode(image)?;
         if d.width != decoded.width || d.height != decoded.height {
             return Err(DrawFailure(format!(
                 "image {} decoded to {}x{}, the descriptor says {}x{}",
@@ -420,14 +424,17 @@ impl Display {
             has_alpha: decoded.has_alpha,
         };
         if d.flags & (image_flags::CACHE_ME | image_flags::CACHE_REPLACE_ME) != 0 {
-            self.cache(d.id, image, false)?;
+            self.cache(d.id, image, lossy)?;
             return Ok(Resolved::Cached(d.id));
         }
         Ok(Resolved::Owned(image))
     }
 
-    fn decode(&mut self, image: &Image<'_>) -> Result<decode::Pixels, DrawFailure> {
-        match image.data {
+    /// Decodes an image's payload; the bool says whether the codec is lossy.
+    fn decode(&mut self, image: &Image<'_>) -> Result<(decode::Pixels, bool), DrawFailure> {
+        let limits = self.decode_limits;
+        let d = image.descriptor;
+        let pixels = match image.data {
             ImageData::Bitmap(b) => {
                 let palette = self.palette(b.flags, &b.palette)?;
                 let bmp = bitmap::Bitmap {
@@ -438,10 +445,26 @@ impl Display {
                     stride: b.stride,
                     data: b.data,
                 };
-                Ok(bitmap::decode(&bmp, palette.as_deref(), &self.decode_limits)?)
+                bitmap::decode(&bmp, palette.as_deref(), &limits)?
             }
-            _ => Err(DrawFailure(format!("no decoder for {:?} images yet", image.descriptor.image_type))),
-        }
+            ImageData::LzRgb(data) => lz::decode(data, None, &limits)?,
+            ImageData::LzPlt { flags, palette, data } => {
+                let palette = self.palette(flags, &palette)?;
+                lz::decode(data, palette.as_deref(), &limits)?
+            }
+            ImageData::GlzRgb(data) => self.glz.decode(data, &limits)?,
+            ImageData::ZlibGlzRgb { glz_data_size, data } => self.glz.decode_zlib(glz_data_size, data, &limits)?,
+            ImageData::Quic(data) => quic::decode(data, &limits)?,
+            ImageData::Lz4(data) => lz4::decode(data, d.width, d.height, &limits)?,
+            ImageData::Jpeg(data) => return Ok((jpeg::decode(data, &limits)?, true)),
+            ImageData::JpegAlpha { flags, jpeg_size, data } => {
+                let split = (jpeg_size as usize).min(data.len());
+                let (j, alpha) = data.split_at(split);
+                return Ok((jpeg::decode_alpha(j, alpha, flags, &limits)?, true));
+            }
+            _ => return Err(DrawFailure(format!("no decoder for {:?} images", d.image_type))),
+        };
+        Ok((pixels, false))
     }
 
     /// The palette a bitmap uses: inline (and cached when asked), or from
