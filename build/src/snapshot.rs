@@ -80,9 +80,17 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
+/// What a snapshot saw.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// Frame width and height.
+    pub size: (u32, u32),
+    /// Images decoded by type.
+    pub images: Vec<(spice_proto::consts::ImageType, u64)>,
+}
+
 /// Connects, waits for the first frame (and `settle`), writes the PNG.
-/// Returns the frame size.
-pub fn run(o: &Options) -> Result<(u32, u32), ClientError> {
+pub fn run(o: &Options) -> Result<Outcome, ClientError> {
     let mut config = SessionConfig { password: o.password.clone(), inputs: false, cursor: false, ..Default::default() };
     config.display.preferred_compression = o.compression;
     let mut client = Client::new(o.url.clone(), config)?;
@@ -104,7 +112,7 @@ pub fn run(o: &Options) -> Result<(u32, u32), ClientError> {
     }
     let (w, h, rgb) = primary_rgb(&client.session).ok_or(ClientError::Timeout("a primary surface"))?;
     write_png(&o.png, w, h, &rgb).map_err(|e| ClientError::Io(format!("{}: {e}", o.png.display())))?;
-    Ok((w, h))
+    Ok(Outcome { size: (w, h), images: client.session.images_decoded() })
 }
 
 /// Writes 8-bit RGB rows as a PNG.
@@ -129,8 +137,8 @@ pub fn main(args: &[String]) -> i32 {
         }
     };
     match run(&o) {
-        Ok((w, h)) => {
-            println!("{}: {w}x{h}", o.png.display());
+        Ok(Outcome { size: (w, h), images }) => {
+            println!("{}: {w}x{h}, images {images:?}", o.png.display());
             0
         }
         Err(e) => {

@@ -75,7 +75,17 @@ pub enum Scenario {
     Idle,
     /// Draw a test picture full screen and print `IMAGE-DRAWN`.
     Draw(TestImage),
+    /// Draw the known picture, then `after_secs` later write the band over
+    /// rows 560..688 and print `IMAGE-UPDATED`: an update that is not the
+    /// first frame, as GLZ needs.
+    DrawThenBand {
+        /// Seconds between the two.
+        after_secs: u32,
+    },
 }
+
+/// Printed by the guest once the band is on screen.
+pub const UPDATED: &str = "IMAGE-UPDATED";
 
 impl Default for Scenario {
     fn default() -> Self {
@@ -89,6 +99,9 @@ impl Scenario {
         match self {
             Scenario::Idle => Vec::new(),
             Scenario::Draw(img) => vec![format!("clove.draw={}", img.name())],
+            Scenario::DrawThenBand { after_secs } => {
+                vec![format!("clove.draw={}", TestImage::Known.name()), format!("clove.band_after={after_secs}")]
+            }
         }
     }
 
@@ -96,15 +109,17 @@ impl Scenario {
     pub fn done_marker(&self) -> &'static str {
         match self {
             Scenario::Idle => READY,
-            Scenario::Draw(_) => DRAWN,
+            Scenario::Draw(_) | Scenario::DrawThenBand { .. } => DRAWN,
         }
     }
 
-    /// The picture the screen shows once [`Scenario::done_marker`] is printed.
+    /// The picture the screen ends on (for [`Scenario::DrawThenBand`], after
+    /// [`UPDATED`]; for the others, once [`Scenario::done_marker`] is printed).
     pub fn expected_image(&self) -> Option<crate::image::Image> {
         match self {
             Scenario::Idle => None,
             Scenario::Draw(img) => Some(img.render()),
+            Scenario::DrawThenBand { .. } => Some(crate::testimage::known_with_band()),
         }
     }
 }
@@ -132,11 +147,12 @@ mount -t devtmpfs dev /dev
 uptime() { cut -d' ' -f1 /proc/uptime; }
 say() { echo "$*" > /dev/ttyS0; }
 fail() { say "GUEST-ERROR: $*"; sleep 1; poweroff -f; }
-draw=; modules=
+draw=; modules=; band_after=
 for a in $(cat /proc/cmdline); do
   case $a in
     clove.draw=*) draw=${a#*=};;
     clove.modules=*) modules=$(echo "${a#*=}" | tr , ' ');;
+    clove.band_after=*) band_after=${a#*=};;
   esac
 done
 say "GUEST-READY uptime=$(uptime)"
@@ -164,6 +180,11 @@ if [ -n "$draw" ]; then
   done
   cat "$img" > /dev/fb0 || fail "writing $img to /dev/fb0"
   say "IMAGE-DRAWN $draw uptime=$(uptime)"
+  if [ -n "$band_after" ]; then
+    sleep "$band_after"
+    dd if=/img/band.raw of=/dev/fb0 bs=4096 seek=560 conv=notrunc 2>/dev/null || fail "writing the band"
+    say "IMAGE-UPDATED band uptime=$(uptime)"
+  fi
 fi
 while :; do
   setsid cttyhack sh

@@ -17,16 +17,25 @@ pub enum TestImage {
     /// every lossless codec (QUIC, LZ, GLZ) has something to chew on and any
     /// shift, flip or colour swap shows.
     Known,
+    /// A 1024x128 band (diagonal stripes over a gradient) that the update
+    /// scenario writes over rows [`BAND_TOP`]..+128 of the known picture.
+    Band,
 }
+
+/// First row the band replaces.
+pub const BAND_TOP: u32 = 560;
+/// Rows in the band.
+pub const BAND_ROWS: u32 = 128;
 
 impl TestImage {
     /// Every picture; all of them go into the initramfs.
-    pub const ALL: [TestImage; 1] = [TestImage::Known];
+    pub const ALL: [TestImage; 2] = [TestImage::Known, TestImage::Band];
 
     /// The name used on the kernel command line and in `/img/`.
     pub fn name(self) -> &'static str {
         match self {
             TestImage::Known => "known",
+            TestImage::Band => "band",
         }
     }
 
@@ -34,6 +43,7 @@ impl TestImage {
     pub fn render(self) -> Image {
         match self {
             TestImage::Known => known(),
+            TestImage::Band => band(),
         }
     }
 }
@@ -62,6 +72,28 @@ const fn rgb(r: u32, g: u32, b: u32) -> u32 {
 /// 3. checkerboards of 1, 4 and 16 pixels, then two greys one step apart;
 /// 4. a 384x192 block of PRNG noise, then rings whose frequency rises
 ///    towards the edges, tinted by x.
+/// The update band: stripes and a gradient, unlike the rows it covers.
+pub fn band() -> Image {
+    let mut img = Image::new(WIDTH, BAND_ROWS, 0);
+    for y in 0..BAND_ROWS {
+        for x in 0..WIDTH {
+            let stripe = ((x + y) / 16).is_multiple_of(2);
+            let g = x * 255 / (WIDTH - 1);
+            img.rgb[(y * WIDTH + x) as usize] = if stripe { rgb(255 - g, g, y * 2) } else { rgb(20, 40, 60 + y) };
+        }
+    }
+    img
+}
+
+/// The known picture with the band written over it.
+pub fn known_with_band() -> Image {
+    let mut img = known();
+    let band = band();
+    let start = (BAND_TOP * WIDTH) as usize;
+    img.rgb[start..start + band.rgb.len()].copy_from_slice(&band.rgb);
+    img
+}
+
 pub fn known() -> Image {
     let mut img = Image::new(WIDTH, HEIGHT, 0);
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);

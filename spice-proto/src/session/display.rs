@@ -55,7 +55,7 @@ impl DisplayConfig {
     pub fn caps(&self) -> Caps {
         let mut c = Caps::new();
         // MULTI_CODEC with no codec bit: the server sends no video streams.
-        for bit in [cap::MONITORS_CONFIG, cap::PREF_COMPRESSION, cap::MULTI_CODEC] {
+        for bit in [cap::MONITORS_CONFIG, cap::PREF_COMPRESSION, cap::MULTI_CODEC, cap::LZ4_COMPRESSION] {
             let _ = c.set(bit);
         }
         c
@@ -82,6 +82,8 @@ pub(super) struct Display {
     palettes: BTreeMap<u64, Vec<u32>>,
     decode_limits: decode::Limits,
     glz: glz::Dictionary,
+    /// Images decoded, by SPICE image type.
+    pub(super) decoded: BTreeMap<u8, u64>,
 }
 
 /// Why one draw command could not be rendered (the session goes on).
@@ -124,6 +126,7 @@ impl Display {
             palettes: BTreeMap::new(),
             decode_limits: config.decode_limits,
             glz: glz::Dictionary::new(config.glz_window_pixels.max(0) as u32),
+            decoded: BTreeMap::new(),
         }
     }
 
@@ -411,6 +414,7 @@ impl Display {
             _ => {}
         }
         let (decoded, lossy) = self.decode(image)?;
+        *self.decoded.entry(d.image_type.into()).or_default() += 1;
         if d.width != decoded.width || d.height != decoded.height {
             return Err(DrawFailure(format!(
                 "image {} decoded to {}x{}, the descriptor says {}x{}",

@@ -274,6 +274,19 @@ impl Session {
         &mut self.canvas
     }
 
+    /// How many images of each SPICE image type were decoded so far.
+    pub fn images_decoded(&self) -> Vec<(crate::consts::ImageType, u64)> {
+        let mut all: alloc::collections::BTreeMap<u8, u64> = alloc::collections::BTreeMap::new();
+        for slot in &self.slots {
+            if let State::Open { kind: Kind::Display(d), .. } = &slot.state {
+                for (t, n) in &d.decoded {
+                    *all.entry(*t).or_default() += n;
+                }
+            }
+        }
+        all.into_iter().map(|(t, n)| (t.into(), n)).collect()
+    }
+
     /// The pointer as the cursor channel describes it.
     pub fn cursor(&self) -> &CursorState {
         &self.cursor
