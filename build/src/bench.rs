@@ -1,7 +1,9 @@
 //! `cargo xtask bench boot`: how fast the payload boots under TCG;
 //! `cargo xtask bench net`: DHCP lease time and TCP throughput ([`net`]);
-//! `cargo xtask bench decode`: decoder MB/s on the real vectors.
+//! `cargo xtask bench decode`: decoder MB/s on the real vectors;
+//! `cargo xtask bench e2e`: Clove's QEMU spawn → first remote frame ([`e2e`]).
 
+mod e2e;
 mod net;
 mod snapshot;
 
@@ -37,7 +39,22 @@ pub fn cmd(args: &[String]) -> Result<()> {
             };
             snapshot::run(compression)
         }
-        _ => Err(Error::Usage("bench: expected `bench boot`, `bench net` or `bench decode`".into())),
+        [what, rest @ ..] if what == "e2e" => {
+            let compression = match rest {
+                // `off` until the session decodes LZ/GLZ.
+                [] => qemu_test::ImageCompression::Off,
+                [flag, c] if flag == "--compression" => {
+                    c.parse().map_err(|_| Error::Usage(format!("bench e2e: unknown compression {c:?}")))?
+                }
+                _ => return Err(Error::Usage("bench e2e [--compression C]".into())),
+            };
+            deps::ensure()?;
+            let kernel = payload::build(&[Variant::Multiboot])?.remove(0);
+            e2e::run(&kernel, compression)
+        }
+        _ => Err(Error::Usage(
+            "bench: expected `bench boot`, `bench net`, `bench decode`, `bench snapshot` or `bench e2e`".into(),
+        )),
     }
 }
 

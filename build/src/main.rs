@@ -6,6 +6,7 @@
 
 mod bench;
 mod check;
+mod demo;
 mod deps;
 mod fuzz;
 mod payload;
@@ -22,6 +23,11 @@ usage: cargo xtask <command> [args]
 commands:
   deps [--bench]          check QEMU, its firmware, the guest's kernel and busybox and the
                           Rust target; install what is missing (--bench: spice-gtk too)
+  demo [--compression C] [--password P] [--nic MODEL] [--headless]
+                          the thin client end to end: a SPICE server VM drawing the test
+                          image on 127.0.0.1, and Clove in a second QEMU connecting to it
+                          (a window with a display, else screenshots every 3 s in
+                          target/clove/demo/); Ctrl+C stops both VMs
   build [--pvh-only]      build clove.elf and clove-pvh.elf into target/clove/
                           (--pvh-only: only clove-pvh.elf)
   run [--pvh-only] [--append CMDLINE] [-- QEMU-ARGS...]
@@ -45,6 +51,9 @@ commands:
   bench boot              time 10 boots (spawn to banner, spawn to exit)
   bench net               DHCP lease time and 64 MiB TCP receive rate, e1000 and e1000e
   bench decode            decoder MB/s on ../shared/vectors beside spice-gtk's C speed
+  bench e2e [--compression C]
+                          Clove's QEMU spawn to its first remote frame (median of 10, TCG,
+                          server already up) and the heap high-water mark
   fuzz [TARGET] [--seconds N]
                           run cargo-fuzz targets (nightly): all of them, or one
   help                    this text
@@ -60,6 +69,7 @@ fn main() -> ExitCode {
         "deps" => deps::cmd(rest).map(|()| 0),
         "guest" => spice::guest_cmd(rest).map(|()| 0),
         "spice-server" => spice::server_cmd(rest).map(|()| 0),
+        "demo" => demo::cmd(rest).map(|()| 0),
         "build" => payload::cmd(rest).map(|()| 0),
         "run" => run::cmd(rest),
         "replay" => replay::cmd(rest).map(|()| 0),

@@ -35,7 +35,7 @@ fn parse(args: &[String]) -> Result<Options> {
 }
 
 /// Whether a graphical session is available.
-fn has_display() -> bool {
+pub fn has_display() -> bool {
     ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| env::var_os(v).is_some_and(|s| !s.is_empty()))
 }
 

@@ -66,12 +66,6 @@ const fn rgb(r: u32, g: u32, b: u32) -> u32 {
     (r & 0xff) << 16 | (g & 0xff) << 8 | (b & 0xff)
 }
 
-/// The "known image", 1024x768, in four 192-row bands:
-/// 1. a smooth 2D gradient (red across, green down, blue against red);
-/// 2. colour bars at 100 % (top half) and 75 % in reverse order (bottom half);
-/// 3. checkerboards of 1, 4 and 16 pixels, then two greys one step apart;
-/// 4. a 384x192 block of PRNG noise, then rings whose frequency rises
-///    towards the edges, tinted by x.
 /// The update band: stripes and a gradient, unlike the rows it covers.
 pub fn band() -> Image {
     let mut img = Image::new(WIDTH, BAND_ROWS, 0);
@@ -94,6 +88,12 @@ pub fn known_with_band() -> Image {
     img
 }
 
+/// The "known image", 1024x768, in four 192-row bands:
+/// 1. a smooth 2D gradient (red across, green down, blue against red);
+/// 2. colour bars at 100 % (top half) and 75 % in reverse order (bottom half);
+/// 3. checkerboards of 1, 4 and 16 pixels, then two greys one step apart;
+/// 4. a 384x192 block of PRNG noise, then rings whose frequency rises
+///    towards the edges, tinted by x.
 pub fn known() -> Image {
     let mut img = Image::new(WIDTH, HEIGHT, 0);
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);

@@ -1,0 +1,114 @@
+//! `cargo xtask bench e2e`: QEMU spawn of Clove → its first complete remote
+//! frame (the `spice: first frame` serial line), against a SPICE server VM
+//! that is already up, over `-netdev user` with an e1000, under TCG. Also
+//! the heap high-water mark Clove reports at that point.
+
+use std::time::Duration;
+
+use qemu_test::{ImageCompression, Qemu, QemuConfig, SpiceServer, SpiceServerConfig};
+
+use crate::util::{Error, Result};
+
+const RUNS: usize = 10;
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+struct Run {
+    /// Host clock: Clove's QEMU spawn → the first-frame line seen.
+    spawn_to_frame: Duration,
+    /// Clove's clock: boot → first frame, and connect → first frame.
+    since_boot_ms: u64,
+    connect_ms: u64,
+    heap_kib: u64,
+}
+
+/// `[  1.547] spice: first frame in 493 ms (1547 ms since boot), heap high-water 8846 KiB`
+/// → (493, 1547, 8846).
+pub fn parse_first_frame(line: &str) -> Option<(u64, u64, u64)> {
+    let rest = line.split("spice: first frame in ").nth(1)?;
+    let (connect, rest) = rest.split_once(" ms (")?;
+    let (boot, rest) = rest.split_once(" ms since boot)")?;
+    let heap = rest.split("heap high-water ").nth(1)?.strip_suffix(" KiB")?;
+    Some((connect.parse().ok()?, boot.parse().ok()?, heap.trim().parse().ok()?))
+}
+
+fn one(kernel: &std::path::Path, server: &SpiceServer, i: usize) -> Result<Run> {
+    let config = QemuConfig::new(kernel)
+        .name(&format!("bench-e2e-{i}"))
+        .cpu("max")
+        .append(&format!("server=spice://10.0.2.2:{}", server.port()))
+        .user_net("e1000", "");
+    let mut qemu = Qemu::start(config)?;
+    qemu.set_poll_interval(Duration::from_millis(1));
+    let line = qemu.wait_for_line("spice: first frame in ", TIMEOUT)?;
+    let spawn_to_frame = qemu.started_at().elapsed();
+    let (connect_ms, since_boot_ms, heap_kib) =
+        parse_first_frame(&line).ok_or_else(|| Error::Failed(format!("unexpected first-frame line {line:?}")))?;
+    let dir = qemu.dir().to_path_buf();
+    drop(qemu);
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(Run { spawn_to_frame, since_boot_ms, connect_ms, heap_kib })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+pub fn run(kernel: &std::path::Path, compression: ImageCompression) -> Result<()> {
+    eprintln!("bench e2e: booting the SPICE server VM (image-compression={})...", compression.as_str());
+    let server = SpiceServer::start(SpiceServerConfig {
+        name: Some("bench-e2e-server".into()),
+        image_compression: compression,
+        ..Default::default()
+    })?;
+    let mut runs = Vec::new();
+    for i in 1..=RUNS {
+        let r = one(kernel, &server, i)?;
+        println!(
+            "run {i:>2}: spawn -> first frame {:>7.1} ms (boot -> frame {:>5} ms, connect -> frame {:>4} ms), heap high-water {} KiB",
+            r.spawn_to_frame.as_secs_f64() * 1000.0,
+            r.since_boot_ms,
+            r.connect_ms,
+            r.heap_kib
+        );
+        runs.push(r);
+    }
+    let med = |f: &dyn Fn(&Run) -> f64| median(runs.iter().map(f).collect());
+    let min = runs.iter().map(|r| r.spawn_to_frame).min().unwrap_or_default();
+    let max = runs.iter().map(|r| r.spawn_to_frame).max().unwrap_or_default();
+    println!(
+        "\nClove over e1000/-netdev user to a 1024x768 QEMU SPICE server (image-compression={}), {RUNS} runs, TCG",
+        compression.as_str()
+    );
+    println!(
+        "spawn -> first frame: median {:.1} ms (min {:.1}, max {:.1}); boot -> frame {:.0} ms; connect -> frame {:.0} ms",
+        med(&|r| r.spawn_to_frame.as_secs_f64() * 1000.0),
+        min.as_secs_f64() * 1000.0,
+        max.as_secs_f64() * 1000.0,
+        med(&|r| r.since_boot_ms as f64),
+        med(&|r| r.connect_ms as f64)
+    );
+    println!(
+        "heap high-water at the first frame (sampled in the poll loop): median {:.0} KiB",
+        med(&|r| r.heap_kib as f64)
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_frame_line() {
+        let l = "[   1.547] spice: first frame in 493 ms (1547 ms since boot), heap high-water 8846 KiB";
+        assert_eq!(parse_first_frame(l), Some((493, 1547, 8846)));
+        assert_eq!(parse_first_frame("[ 1.0] spice: first frame in x ms"), None);
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+    }
+}

@@ -1,0 +1,182 @@
+//! Clove end to end: the payload boots in one QEMU (e1000 on `-netdev
+//! user`), connects over SPICE to a real QEMU SPICE server VM on the host's
+//! 127.0.0.1 (10.0.2.2 from inside), and draws the remote desktop.
+//!
+//! Every test starts its own server and Clove VMs with hard timeouts; both
+//! are killed when the test ends (`Qemu` kills on drop, also on a panic).
+//! The tests take turns: two TCG VMs each are plenty for a small machine.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use qemu_test::guest::{self, Guest};
+use qemu_test::spice_server::free_port;
+use qemu_test::{Image, ImageCompression, Qemu, QemuConfig, SpiceServer, SpiceServerConfig, Variant};
+
+/// Spawn → the server guest's picture is drawn.
+const SERVER_BOOT: Duration = Duration::from_secs(120);
+/// Clove spawn → its first complete remote frame, under TCG.
+const FIRST_FRAME: Duration = Duration::from_secs(120);
+/// After the first frame, Clove's screen must catch up with the server's.
+const SAME_FRAME: Duration = Duration::from_secs(60);
+/// An error must be on serial this soon after Clove starts.
+const ERROR_SHOWN: Duration = Duration::from_secs(90);
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial_turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn server(name: &str, password: Option<&str>) -> SpiceServer {
+    SpiceServer::start(SpiceServerConfig {
+        name: Some(format!("{name}-server")),
+        image_compression: ImageCompression::Off,
+        password: password.map(String::from),
+        boot_timeout: SERVER_BOOT,
+        ..Default::default()
+    })
+    .unwrap_or_else(|e| panic!("{name}: server: {e}"))
+}
+
+/// Clove with an e1000 on `-netdev user` and this command line.
+fn clove(name: &str, cmdline: &str) -> Qemu {
+    let config = QemuConfig::payload(Variant::Multiboot)
+        .unwrap()
+        .name(&format!("{name}-clove"))
+        .cpu("max")
+        .append(cmdline)
+        .user_net("e1000", "");
+    Qemu::start(config).unwrap_or_else(|e| panic!("{name}: clove: {e}"))
+}
+
+/// Until Clove's screen equals the server's (at most `timeout`): for
+/// servers Clove reached before their guest finished drawing (QEMU opens
+/// the SPICE port at once), so later updates must arrive too. On a
+/// timeout the last pair of screendumps is saved and compared for the error.
+fn wait_for_same_frame(name: &str, clove: &mut Qemu, server: &mut Qemu, timeout: Duration) {
+    let start = Instant::now();
+    loop {
+        let theirs = server.screendump().unwrap();
+        let ours = clove.screendump().unwrap();
+        let same = (ours.width, ours.height) == (theirs.width, theirs.height)
+            && ours.region_equals(&theirs, 0, 0, theirs.width, theirs.height).is_ok();
+        if same || start.elapsed() > timeout {
+            clove.check_region(name, &ours, &theirs, (0, 0, 1024, 768)).unwrap();
+            assert_eq!((ours.width, ours.height), (1024, 768));
+            eprintln!("{name}: same frame {:.1} s after the first frame line", start.elapsed().as_secs_f64());
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Whether the bottom rows of the screen are Clove's red error banner.
+fn shows_error_banner(shot: &Image) -> bool {
+    let banner = drivers::screen::ERROR_BACKGROUND;
+    let y = shot.height - 2;
+    (0..shot.width).step_by(8).all(|x| shot.pixel(x, y) == banner)
+}
+
+#[test]
+fn first_frame_equals_the_server_screendump() {
+    let _turn = serial_turn();
+    let name = "e2e-frame";
+    let mut server = server(name, None);
+    // Start in another mode: Clove must switch to the server's surface size.
+    let q = clove(name, &format!("mode=800x600 server=spice://10.0.2.2:{}", server.port()));
+    let mut q = q;
+    let line = q.wait_for_line("spice: first frame in ", FIRST_FRAME).unwrap();
+    let spawn_to_frame = q.started_at().elapsed();
+    let theirs = server.screendump().unwrap();
+    assert_eq!((theirs.width, theirs.height), (1024, 768));
+    let ours = q.screendump().unwrap();
+    assert_eq!((ours.width, ours.height), (1024, 768), "Clove's mode follows the server's surface");
+    q.check_region(name, &ours, &theirs, (0, 0, 1024, 768)).unwrap();
+    let serial = q.serial();
+    for want in
+        ["spice: connecting to 10.0.2.2:", "spice: linked main", "spice: linked display", "primary surface 1024x768"]
+    {
+        assert!(serial.contains(want), "{want:?} not in the serial log:\n{serial}");
+    }
+    assert!(!serial.contains("draw error"), "{serial}");
+    eprintln!("{name}: {line} (QEMU spawn to first frame {:.2} s)", spawn_to_frame.as_secs_f64());
+}
+
+#[test]
+fn wrong_password_is_shown_and_retried() {
+    let _turn = serial_turn();
+    let name = "e2e-password";
+    let server = server(name, Some("clove-secret"));
+    let mut q =
+        clove(name, &format!("server=spice://10.0.2.2:{}?password=clove-secret password=not-it", server.port()));
+    let first = q.wait_for_line("spice: error: wrong password", ERROR_SHOWN).unwrap();
+    assert!(first.contains("spice: error: wrong password (authenticating); retrying in 1 s"), "{first}");
+    // The banner is up while Clove waits to retry.
+    let shot = q.screendump().unwrap();
+    if !shows_error_banner(&shot) {
+        let path = q.save_artifact(&shot, "no-banner").unwrap();
+        panic!("no error banner on screen: {}", path.display());
+    }
+    // Clove keeps polling: the next attempt fails the same way, later.
+    let mark = q.serial_mark();
+    let again = q.wait_for_line_after(mark, "spice: error: wrong password", ERROR_SHOWN).unwrap();
+    assert!(again.contains("retrying in 2 s"), "{again}");
+    assert!(q.exit_status().is_none(), "Clove's QEMU exited");
+    assert!(!q.serial().contains("first frame"));
+}
+
+#[test]
+fn server_that_starts_late_is_connected_to() {
+    let _turn = serial_turn();
+    let name = "e2e-late";
+    let port = free_port().unwrap();
+    let mut q = clove(name, &format!("server=spice://10.0.2.2:{port}"));
+    let err = q.wait_for_line("spice: error: ", ERROR_SHOWN).unwrap();
+    assert!(err.contains("(connecting)"), "{err}");
+    let shot = q.screendump().unwrap();
+    assert!(shows_error_banner(&shot), "no error banner while the server is down");
+
+    // Now the server comes up on that port.
+    let config = SpiceServerConfig {
+        name: Some(format!("{name}-server")),
+        image_compression: ImageCompression::Off,
+        ..Default::default()
+    };
+    let img = Guest::build(&config.guest).unwrap();
+    let mut server = Qemu::start(SpiceServer::qemu_config(&config, &img, port)).unwrap();
+    let start = Instant::now();
+    server.wait_for_line(guest::DRAWN, SERVER_BOOT).unwrap();
+    eprintln!("{name}: server drawn after {:.1} s", start.elapsed().as_secs_f64());
+    q.wait_for_line("spice: first frame in ", FIRST_FRAME).unwrap();
+    wait_for_same_frame(name, &mut q, &mut server, SAME_FRAME);
+}
+
+#[test]
+fn server_going_away_is_reconnected() {
+    let _turn = serial_turn();
+    let name = "e2e-reconnect";
+    let port = free_port().unwrap();
+    let config = SpiceServerConfig {
+        name: Some(format!("{name}-server")),
+        image_compression: ImageCompression::Off,
+        ..Default::default()
+    };
+    let img = Guest::build(&config.guest).unwrap();
+    let boot = |what: &str| {
+        let s = Qemu::start(SpiceServer::qemu_config(&config, &img, port)).unwrap_or_else(|e| panic!("{what}: {e}"));
+        s.wait_for_line(guest::DRAWN, SERVER_BOOT).unwrap();
+        s
+    };
+    let server = boot("first server");
+    let q = clove(name, &format!("server=spice://10.0.2.2:{port}"));
+    q.wait_for_line("spice: first frame in ", FIRST_FRAME).unwrap();
+    let mark = q.serial_mark();
+    server.kill();
+    drop(server);
+    q.wait_for_line_after(mark, "reconnecting", ERROR_SHOWN).unwrap();
+    let mut server = boot("second server");
+    let mut q = q;
+    q.wait_for_line_after(mark, "spice: first frame in ", FIRST_FRAME).unwrap();
+    wait_for_same_frame(name, &mut q, &mut server, SAME_FRAME);
+}
