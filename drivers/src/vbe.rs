@@ -58,6 +58,20 @@ pub trait DispiRegs {
     fn unblank_vga(&mut self) {}
 }
 
+/// A borrowed transport is a transport, so a caller can keep its registers
+/// and set modes again later.
+impl<R: DispiRegs + ?Sized> DispiRegs for &mut R {
+    fn read(&mut self, index: u16) -> u16 {
+        (**self).read(index)
+    }
+    fn write(&mut self, index: u16, value: u16) {
+        (**self).write(index, value)
+    }
+    fn unblank_vga(&mut self) {
+        (**self).unblank_vga()
+    }
+}
+
 /// DISPI through ports 0x1CE/0x1CF (std VGA, QXL in VGA mode).
 pub struct DispiPorts<P: PortIo> {
     ports: P,

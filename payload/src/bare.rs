@@ -3,15 +3,18 @@
 mod console;
 mod cpu;
 mod display;
+mod entropy;
 mod entry;
 mod fault;
 mod memory;
 mod net;
 mod options;
+mod spice;
 mod status;
 
 use console::Console;
 use drivers::boot::{BootInfo, EntryKind};
+use drivers::net::server::ServerOptions;
 use drivers::pci;
 use drivers::port::X86Ports;
 
@@ -60,6 +63,15 @@ extern "C" fn rust_entry(kind: u32, eax: u32, ebx: u32, stack_arg: u32) -> ! {
     if let Some(s) = screen.as_mut() {
         fault::register_framebuffer(s.fb.info());
         status::draw(s, &boot, &devices, "starting");
+    }
+
+    // With a server to connect to, the thin client takes over from here.
+    let remote = ServerOptions::parse(boot.cmdline.as_str());
+    for e in &remote.errors {
+        con.log(format_args!("spice: {e}"));
+    }
+    if remote.server.is_some() && !opts.test_exit && opts.test_fault.is_none() && opts.net.nettest.is_none() {
+        spice::run(&mut con, screen, &devices, &mut cfg, &opts.net, remote);
     }
 
     let mut net = net::start(&mut con, &devices, &mut cfg, &opts.net);

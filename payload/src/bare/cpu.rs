@@ -43,7 +43,6 @@ pub unsafe fn flush_tlb() {
 }
 
 /// Whether RDRAND exists (CPUID.1:ECX bit 30).
-#[allow(dead_code)]
 pub fn has_rdrand() -> bool {
     core::arch::x86_64::__cpuid(1).ecx & (1 << 30) != 0
 }

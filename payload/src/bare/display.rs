@@ -20,12 +20,63 @@ const DISPI_MMIO_BAR: usize = 2;
 pub struct Screen {
     pub fb: Framebuffer<MmioFramebuffer>,
     source: String,
+    /// How to change the mode; `None` for a fixed (loader) framebuffer.
+    modes: Option<ModeSetter>,
+}
+
+/// A Bochs VBE device whose mode can be set again.
+struct ModeSetter {
+    regs: Dispi,
+    fb_base: u64,
+    fb_len: u64,
+}
+
+enum Dispi {
+    Mmio(DispiMmio<MmioRegion>),
+    Ports(DispiPorts<X86Ports>),
 }
 
 impl Screen {
     pub fn describe(&self) -> impl fmt::Display + '_ {
         let i = self.fb.info();
         Described(i.width, i.height, i.format.bpp(), &self.source)
+    }
+
+    /// Whether [`Screen::set_mode`] can work (a Bochs VBE device, not the
+    /// loader's fixed framebuffer).
+    pub fn can_set_mode(&self) -> bool {
+        self.modes.is_some()
+    }
+
+    /// Switches to `width`x`height` and takes the new framebuffer. On an
+    /// error the old mode is set again where possible, and the screen
+    /// stays usable either way.
+    pub fn set_mode(&mut self, width: u32, height: u32) -> Result<(), String> {
+        let Some(m) = self.modes.as_mut() else { return Err(String::from("the loader's framebuffer is fixed")) };
+        let (old_w, old_h) = (self.fb.width(), self.fb.height());
+        match m.set(width, height) {
+            Ok(fb) => {
+                self.fb = fb;
+                Ok(())
+            }
+            Err(e) => {
+                if let Ok(fb) = m.set(old_w, old_h) {
+                    self.fb = fb;
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+impl ModeSetter {
+    fn set(&mut self, w: u32, h: u32) -> Result<Framebuffer<MmioFramebuffer>, String> {
+        let m = match &mut self.regs {
+            Dispi::Mmio(r) => set_mode(r, w, h),
+            Dispi::Ports(r) => set_mode(r, w, h),
+        }
+        .map_err(|e| format!("{e}"))?;
+        framebuffer(self.fb_base, self.fb_len, m)
     }
 }
 
@@ -52,21 +103,35 @@ pub fn bring_up(
         .find_map(|d| vbe::bochs_kind(d.vendor_id, d.device_id, d.class, d.subclass).map(|k| (d, k)))
         .ok_or_else(|| String::from("no loader framebuffer and no Bochs VBE-compatible display device"))?;
     let (w, h) = mode.unwrap_or(DEFAULT_MODE);
-    let set = match kind {
+    let mut regs = match kind {
         BochsKind::BochsDisplay => {
             let bar = mem_bar(dev, DISPI_MMIO_BAR).ok_or("bochs-display has no MMIO BAR2")?;
             // SAFETY: BAR2 is this device's register window, identity-mapped
             // below 4 GiB (checked), and only this driver touches it.
             let regs = unsafe { MmioRegion::new(bar.0 as usize, bar.1 as usize) };
-            set_mode(DispiMmio::new(regs), w, h)
+            Dispi::Mmio(DispiMmio::new(regs))
         }
-        BochsKind::StdVga | BochsKind::QxlVga => set_mode(DispiPorts::new(ports), w, h),
+        BochsKind::StdVga | BochsKind::QxlVga => Dispi::Ports(DispiPorts::new(ports)),
+    };
+    let set = match &mut regs {
+        Dispi::Mmio(r) => set_mode(r, w, h),
+        Dispi::Ports(r) => set_mode(r, w, h),
     };
     let m = set.map_err(|e| format!("{kind:?} at {}: {e}", dev.addr))?;
     let (fb_base, fb_len) = mem_bar(dev, 0).ok_or("display device has no framebuffer BAR0")?;
     let mut command = cfg.command(dev.addr);
     command |= COMMAND_MEMORY | COMMAND_IO;
     cfg.set_command(dev.addr, command);
+    let fb = framebuffer(fb_base, fb_len, m)?;
+    Ok(Screen {
+        fb,
+        source: format!("Bochs VBE ({}) at {}", kind_name(kind), dev.addr),
+        modes: Some(ModeSetter { regs, fb_base, fb_len }),
+    })
+}
+
+/// The framebuffer of a mode just set, at the start of BAR0.
+fn framebuffer(fb_base: u64, fb_len: u64, m: vbe::Mode) -> Result<Framebuffer<MmioFramebuffer>, String> {
     let info =
         FbInfo { base: fb_base, width: m.width, height: m.height, pitch: m.pitch, format: PixelFormat::XRGB8888 };
     let size = info.validate().map_err(|e| format!("{e}"))?;
@@ -76,8 +141,7 @@ pub fn bring_up(
     // SAFETY: BAR0 is the device's framebuffer, identity-mapped (checked
     // below 4 GiB), and `size` fits inside it.
     let mem = unsafe { MmioFramebuffer::new(fb_base as usize, size) };
-    let fb = Framebuffer::new(info, mem).map_err(|e| format!("{e}"))?;
-    Ok(Screen { fb, source: format!("Bochs VBE ({}) at {}", kind_name(kind), dev.addr) })
+    Framebuffer::new(info, mem).map_err(|e| format!("{e}"))
 }
 
 fn set_mode<R: DispiRegs>(regs: R, w: u32, h: u32) -> Result<vbe::Mode, vbe::VbeError> {
@@ -114,5 +178,5 @@ fn from_loader(fb: &LoaderFramebuffer) -> Result<Screen, String> {
     // it is identity-mapped (checked) and only we draw on it.
     let mem = unsafe { MmioFramebuffer::new(fb.addr as usize, size) };
     let fb = Framebuffer::new(info, mem).map_err(|e| format!("{e}"))?;
-    Ok(Screen { fb, source: String::from("loader framebuffer") })
+    Ok(Screen { fb, source: String::from("loader framebuffer"), modes: None })
 }

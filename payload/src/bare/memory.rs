@@ -104,7 +104,6 @@ pub fn init_fallback_heap() {
 }
 
 /// Bytes of heap in use now.
-#[allow(dead_code)]
 pub fn heap_used() -> usize {
     HEAP.lock().used()
 }

@@ -17,16 +17,18 @@ use drivers::net::dma::{Dma, DmaRegion};
 use drivers::net::nettest::{fill_pattern, Fnv1a64, Rate};
 use drivers::net::phy::NicDevice;
 use drivers::net::smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
-use drivers::net::smoltcp::socket::{dhcpv4, tcp};
+use drivers::net::smoltcp::socket::{dhcpv4, dns, tcp};
 use drivers::net::smoltcp::time::{Duration, Instant};
-use drivers::net::smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
+use drivers::net::smoltcp::wire::{
+    DnsQueryType, EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr,
+};
 use drivers::net::{e1000, Nic};
 use drivers::pci::{self, Bar, ConfigSpace, PciDevice};
 use drivers::port::X86Ports;
 use drivers::timer::Clock;
 
 /// Give up on DHCP after this long (DISCOVER is resent every 2 s).
-const DHCP_TIMEOUT: Duration = Duration::from_secs(20);
+pub const DHCP_TIMEOUT: Duration = Duration::from_secs(20);
 const DHCP_DISCOVER_RETRY: Duration = Duration::from_secs(2);
 /// TCP test: the connection must make progress at least this often.
 const NETTEST_STALL: Duration = Duration::from_secs(20);
@@ -96,7 +98,7 @@ fn bind(devices: &[PciDevice]) -> Option<(&PciDevice, &'static str, Driver)> {
     devices.iter().find_map(|d| pci::find(e1000::PCI_IDS, d).map(|e| (d, e.name, Driver::E1000(e.driver))))
 }
 
-fn open(dev: &PciDevice, driver: Driver) -> Result<Box<dyn Nic>, String> {
+fn open_nic(dev: &PciDevice, driver: Driver) -> Result<Box<dyn Nic>, String> {
     match driver {
         Driver::E1000(family) => {
             let (base, size) = match dev.bars[0] {
@@ -142,11 +144,31 @@ pub struct Net {
     /// `<model> <pci addr> mac <mac>`, for the log and the status screen.
     pub name: String,
     pub lease: Option<Lease>,
+    /// The DHCP client while it runs: its socket and when it started (ms).
+    dhcp: Option<(SocketHandle, u64)>,
+    /// Next local TCP port to use.
+    next_port: u16,
 }
 
 /// Binds and opens the first supported NIC and takes an address. Logs
 /// every step; `None` when there is no NIC or it would not open.
 pub fn start(
+    con: &mut Console,
+    devices: &[PciDevice],
+    cfg: &mut ConfigSpace<X86Ports>,
+    opts: &NetOptions,
+) -> Option<Net> {
+    let mut net = open(con, devices, cfg, opts)?;
+    if !net.configure_static(con, opts) {
+        net.dhcp(con);
+    }
+    Some(net)
+}
+
+/// Binds and opens the first supported NIC and sets up the stack, without
+/// an address yet. Logs every step; `None` when there is no NIC or it
+/// would not open.
+pub fn open(
     con: &mut Console,
     devices: &[PciDevice],
     cfg: &mut ConfigSpace<X86Ports>,
@@ -160,7 +182,7 @@ pub fn start(
         return None;
     };
     cfg.enable_bus_master(dev.addr);
-    let mut nic = match open(dev, driver) {
+    let mut nic = match open_nic(dev, driver) {
         Ok(n) => n,
         Err(e) => {
             con.log(format_args!("net: {model} at {}: {e}", dev.addr));
@@ -181,26 +203,22 @@ pub fn start(
     let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac.0)));
     config.random_seed = cpu::rdtsc();
     let iface = Interface::new(config, &mut dev, now);
-    let mut net = Net { dev, iface, sockets: SocketSet::new(Vec::new()), clock, name, lease: None };
-    net.lease = match opts.ip {
-        Some(ip) => {
-            let lease = Lease { cidr: Ipv4Cidr::new(ip.addr, ip.prefix), gateway: opts.gateway, dns: opts.dns };
-            net.apply(&lease);
-            con.log(format_args!("net: static {lease}"));
-            Some(lease)
-        }
-        None => net.dhcp(con),
-    };
-    Some(net)
+    let next_port = 49152 + (cpu::rdtsc() % 16384) as u16;
+    Some(Net { dev, iface, sockets: SocketSet::new(Vec::new()), clock, name, lease: None, dhcp: None, next_port })
 }
 
 impl Net {
-    fn now(&self) -> Instant {
+    pub fn now(&self) -> Instant {
         Instant::from_micros(self.clock.micros_at(cpu::rdtsc()) as i64)
     }
 
-    fn millis(&self) -> u64 {
+    /// Milliseconds since boot.
+    pub fn millis(&self) -> u64 {
         self.clock.millis_at(cpu::rdtsc())
+    }
+
+    pub fn link_up(&mut self) -> bool {
+        self.dev.nic_mut().link_up()
     }
 
     /// One turn of the loop: the NIC's housekeeping, then the stack.
@@ -208,6 +226,104 @@ impl Net {
         self.dev.nic_mut().poll();
         let now = self.now();
         self.iface.poll(now, &mut self.dev, &mut self.sockets);
+    }
+
+    /// The stack's sockets, to read and write them.
+    pub fn sockets(&mut self) -> &mut SocketSet<'static> {
+        &mut self.sockets
+    }
+
+    /// Opens a TCP connection (no Nagle) with these buffer sizes; the
+    /// handshake runs as the loop polls.
+    pub fn tcp_connect(&mut self, addr: Ipv4Address, port: u16, rx: usize, tx: usize) -> Result<SocketHandle, String> {
+        let mut socket = tcp::Socket::new(tcp::SocketBuffer::new(vec![0; rx]), tcp::SocketBuffer::new(vec![0; tx]));
+        socket.set_nagle_enabled(false);
+        let local_port = self.next_port;
+        self.next_port = self.next_port.checked_add(1).unwrap_or(49152);
+        socket
+            .connect(self.iface.context(), (addr, port), local_port)
+            .map_err(|e| format!("connect to {addr}:{port}: {e:?}"))?;
+        Ok(self.sockets.add(socket))
+    }
+
+    /// Starts a DNS query for `name`'s IPv4 address on `server`; see
+    /// [`Net::dns_result`].
+    pub fn dns_query(&mut self, server: Ipv4Address, name: &str) -> Result<(SocketHandle, dns::QueryHandle), String> {
+        let mut socket = dns::Socket::new(&[IpAddress::Ipv4(server)], vec![None]);
+        let q = socket.start_query(self.iface.context(), name, DnsQueryType::A).map_err(|e| format!("{e}"))?;
+        Ok((self.sockets.add(socket), q))
+    }
+
+    /// `None` while the query runs; then its address (or why not), and
+    /// the socket is gone.
+    pub fn dns_result(&mut self, h: (SocketHandle, dns::QueryHandle)) -> Option<Result<Ipv4Address, String>> {
+        let r = match self.sockets.get_mut::<dns::Socket>(h.0).get_query_result(h.1) {
+            Err(dns::GetQueryResultError::Pending) => return None,
+            Err(dns::GetQueryResultError::Failed) => Err(String::from("no answer or no such name")),
+            Ok(addrs) => addrs
+                .iter()
+                .map(|a| match a {
+                    IpAddress::Ipv4(a) => *a,
+                })
+                .next()
+                .ok_or_else(|| String::from("the name has no IPv4 address")),
+        };
+        self.sockets.remove(h.0);
+        Some(r)
+    }
+
+    /// Frees a socket. A TCP socket should be aborted and polled first, so
+    /// its RST goes out.
+    pub fn remove(&mut self, h: SocketHandle) {
+        self.sockets.remove(h);
+    }
+
+    /// `ip=` (with `gw=`, `dns=`): sets it and returns true; false when
+    /// the address should come from DHCP.
+    pub fn configure_static(&mut self, con: &mut Console, opts: &NetOptions) -> bool {
+        let Some(ip) = opts.ip else { return false };
+        let lease = Lease { cidr: Ipv4Cidr::new(ip.addr, ip.prefix), gateway: opts.gateway, dns: opts.dns };
+        self.apply(&lease);
+        con.log(format_args!("net: static {lease}"));
+        self.lease = Some(lease);
+        true
+    }
+
+    /// Starts the DHCP client; [`Net::check_dhcp`] takes its answers.
+    pub fn start_dhcp(&mut self) {
+        if self.dhcp.is_some() {
+            return;
+        }
+        let mut socket = dhcpv4::Socket::new();
+        let mut retry = dhcpv4::RetryConfig::default();
+        retry.discover_timeout = DHCP_DISCOVER_RETRY;
+        socket.set_retry_config(retry);
+        let handle = self.sockets.add(socket);
+        self.dhcp = Some((handle, self.millis()));
+    }
+
+    /// Applies what the DHCP client learnt since the last call (a lease,
+    /// or losing it). `dns=` from the command line wins over DHCP's.
+    pub fn check_dhcp(&mut self, con: &mut Console, dns_override: Option<Ipv4Address>) {
+        let Some((handle, start_ms)) = self.dhcp else { return };
+        match self.sockets.get_mut::<dhcpv4::Socket>(handle).poll() {
+            Some(dhcpv4::Event::Configured(c)) => {
+                let dns = dns_override.or_else(|| c.dns_servers.first().copied());
+                let lease = Lease { cidr: c.address, gateway: c.router, dns };
+                self.apply(&lease);
+                let now_ms = self.millis();
+                con.log(format_args!("net: dhcp lease {lease} in {} ms ({} ms since boot)", now_ms - start_ms, now_ms));
+                self.lease = Some(lease);
+            }
+            Some(dhcpv4::Event::Deconfigured) => {
+                if self.lease.take().is_some() {
+                    con.log(format_args!("net: dhcp lease lost"));
+                }
+                self.iface.update_ip_addrs(|addrs| addrs.clear());
+                self.iface.routes_mut().remove_default_ipv4_route();
+            }
+            None => {}
+        }
     }
 
     /// Polls forever (answers ARP and keeps connections' state); never returns.
@@ -242,27 +358,19 @@ impl Net {
     }
 
     /// DHCPv4 with a bounded wait: DISCOVER every 2 s for up to 20 s.
-    fn dhcp(&mut self, con: &mut Console) -> Option<Lease> {
-        let mut socket = dhcpv4::Socket::new();
-        let mut retry = dhcpv4::RetryConfig::default();
-        retry.discover_timeout = DHCP_DISCOVER_RETRY;
-        socket.set_retry_config(retry);
-        let handle = self.sockets.add(socket);
+    fn dhcp(&mut self, con: &mut Console) {
+        self.start_dhcp();
         let start = self.now();
-        let start_ms = self.millis();
         loop {
             self.poll();
-            if let Some(dhcpv4::Event::Configured(c)) = self.sockets.get_mut::<dhcpv4::Socket>(handle).poll() {
-                let lease = Lease { cidr: c.address, gateway: c.router, dns: c.dns_servers.first().copied() };
-                self.apply(&lease);
-                let now_ms = self.millis();
-                con.log(format_args!("net: dhcp lease {lease} in {} ms ({} ms since boot)", now_ms - start_ms, now_ms));
-                return Some(lease);
+            self.check_dhcp(con, None);
+            if self.lease.is_some() {
+                return;
             }
             if self.now() - start > DHCP_TIMEOUT {
                 // Leave the socket in the set: it keeps trying while we run.
                 con.log(format_args!("net: no DHCP answer in {} s", DHCP_TIMEOUT.secs()));
-                return None;
+                return;
             }
             core::hint::spin_loop();
         }
@@ -283,15 +391,7 @@ impl Net {
         if self.lease.is_none() {
             return Err("no address".into());
         }
-        let rx = tcp::SocketBuffer::new(vec![0; TCP_RX_BUFFER]);
-        let tx = tcp::SocketBuffer::new(vec![0; TCP_TX_BUFFER]);
-        let mut socket = tcp::Socket::new(rx, tx);
-        socket.set_nagle_enabled(false);
-        let local_port = 49152 + (cpu::rdtsc() % 16384) as u16;
-        socket
-            .connect(self.iface.context(), (t.addr, t.port), local_port)
-            .map_err(|e| format!("connect to {}:{}: {e:?}", t.addr, t.port))?;
-        let h = self.sockets.add(socket);
+        let h = self.tcp_connect(t.addr, t.port, TCP_RX_BUFFER, TCP_TX_BUFFER)?;
         let result = self.nettest_run(con, t, h);
         self.sockets.remove(h);
         result
@@ -323,7 +423,7 @@ impl Net {
             "nettest: connected to {}:{} in {} ms",
             t.addr,
             t.port,
-            (self.now() - connect_start).millis()
+            (self.now() - connect_start).total_millis()
         ));
 
         // Receive.
