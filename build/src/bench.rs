@@ -42,7 +42,7 @@ pub fn cmd(args: &[String]) -> Result<()> {
         [what, rest @ ..] if what == "e2e" => {
             let compression = match rest {
                 // `off` until the session decodes LZ/GLZ.
-                [] => qemu_test::ImageCompression::Off,
+                [] => qemu_test::ImageCompression::AutoGlz,
                 [flag, c] if flag == "--compression" => {
                     c.parse().map_err(|_| Error::Usage(format!("bench e2e: unknown compression {c:?}")))?
                 }

@@ -32,8 +32,8 @@ struct Options {
 }
 
 fn parse(args: &[String]) -> Result<Options> {
-    // `off` until the session decodes LZ/GLZ (QEMU's auto_glz sends LZ_RGB).
-    let mut o = Options { compression: ImageCompression::Off, password: None, window: None, nic: "e1000".into() };
+    // QEMU's own default.
+    let mut o = Options { compression: ImageCompression::AutoGlz, password: None, window: None, nic: "e1000".into() };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value =
@@ -180,7 +180,10 @@ mod tests {
     #[test]
     fn options_and_cmdline() {
         let o = parse(&[]).unwrap();
-        assert_eq!((o.compression, o.password, o.window, o.nic.as_str()), (ImageCompression::Off, None, None, "e1000"));
+        assert_eq!(
+            (o.compression, o.password, o.window, o.nic.as_str()),
+            (ImageCompression::AutoGlz, None, None, "e1000")
+        );
         let o = parse(&strings(&["--compression", "lz", "--password", "pw", "--headless", "--nic", "e1000e"])).unwrap();
         assert_eq!((o.compression, o.password.as_deref(), o.window), (ImageCompression::Lz, Some("pw"), Some(false)));
         assert_eq!(o.nic, "e1000e");
