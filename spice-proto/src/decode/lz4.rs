@@ -14,14 +14,18 @@
 
 use alloc::vec::Vec;
 
-use lz4_flex::block::DecompressError;
-
 use super::bitmap::{self, Bitmap};
 use super::{DecodeError, Limits, Pixels};
 use crate::consts::BitmapFormat;
 
 /// LZ4 match offsets are 16-bit: nothing further back than this is reachable.
+#[cfg(test)]
 const WINDOW: usize = 64 * 1024;
+
+/// Zeroed bytes kept past the end of the decode buffer, so short literal
+/// runs and matches can be copied as fixed-size chunks that may overshoot
+/// the sequence (never the image: every length is checked first).
+const SLACK: usize = 32;
 
 /// Decodes an LZ4 payload whose descriptor announced `width` × `height`.
 pub fn decode(data: &[u8], width: u32, height: u32, limits: &Limits) -> Result<Pixels, DecodeError> {
@@ -43,24 +47,25 @@ pub fn decode(data: &[u8], width: u32, height: u32, limits: &Limits) -> Result<P
     let total = usize::try_from(u64::from(stride) * u64::from(height)).map_err(|_| too_large)?;
 
     let mut raw = Vec::new();
-    raw.try_reserve_exact(total).map_err(|_| too_large)?;
-    raw.resize(total, 0);
-    let produced = inflate(blocks, &mut raw)?;
+    raw.try_reserve_exact(total + SLACK).map_err(|_| too_large)?;
+    raw.resize(total + SLACK, 0);
+    let produced = inflate(blocks, &mut raw, total)?;
     if produced != total {
         return Err(DecodeError::Truncated { what: "LZ4 decoded pixels", need: total, have: produced });
     }
+    let raw = &raw[..total];
 
     let top_down = top_down != 0;
     if bpp != 4 {
-        return bitmap::decode(&Bitmap { format, top_down, width, height, stride, data: &raw }, None, limits);
+        return bitmap::decode(&Bitmap { format, top_down, width, height, stride, data: raw }, None, limits);
     }
-    // 32-bit is the common case and worth a loop the compiler vectorises.
+    // 32-bit is the common case: one pass from bytes to words.
     let has_alpha = format == BitmapFormat::Rgba;
     let mask = if has_alpha { u32::MAX } else { 0x00ff_ffff };
     let mut data = Vec::new();
     data.try_reserve_exact(total / 4).map_err(|_| too_large)?;
     if top_down {
-        data.extend(words(&raw, mask));
+        data.extend(words(raw, mask));
     } else {
         for row in raw.rchunks_exact(stride as usize) {
             data.extend(words(row, mask));
@@ -70,14 +75,16 @@ pub fn decode(data: &[u8], width: u32, height: u32, limits: &Limits) -> Result<P
 }
 
 /// Little-endian 32-bit pixels as words, with `mask` applied.
+#[inline(always)]
 fn words(bytes: &[u8], mask: u32) -> impl Iterator<Item = u32> + '_ {
     bytes.as_chunks::<4>().0.iter().map(move |p| u32::from_le_bytes(*p) & mask)
 }
 
-/// Decompresses the chunked block stream into `out`, each block continuing
-/// where the previous one stopped. Returns the number of bytes produced;
-/// output that would run past the end of `out` is an error.
-fn inflate(mut blocks: &[u8], out: &mut [u8]) -> Result<usize, DecodeError> {
+/// Decompresses the chunked block stream into `out[..total]` (`out` has
+/// [`SLACK`] bytes more), each block continuing where the previous one
+/// stopped. Returns the number of bytes produced; output that would run past
+/// `total` is an error.
+fn inflate(mut blocks: &[u8], out: &mut [u8], total: usize) -> Result<usize, DecodeError> {
     let mut pos = 0;
     while !blocks.is_empty() {
         let Some((len, rest)) = blocks.split_first_chunk::<4>() else {
@@ -92,30 +99,132 @@ fn inflate(mut blocks: &[u8], out: &mut [u8]) -> Result<usize, DecodeError> {
             });
         };
         blocks = &rest[block.len()..];
-        if pos == out.len() {
+        if pos == total {
             return Err(DecodeError::Corrupt("LZ4 data continues after the image is complete"));
         }
-        let (done, free) = out.split_at_mut(pos);
-        let dict = &done[done.len().saturating_sub(WINDOW)..];
-        let n = lz4_flex::block::decompress_into_with_dict(block, free, dict).map_err(block_error)?;
-        if n == 0 {
+        let end = block_into(block, out, pos, total)?;
+        if end == pos {
             return Err(DecodeError::Corrupt("empty LZ4 block"));
         }
-        pos += n;
+        pos = end;
     }
     Ok(pos)
 }
 
-fn block_error(e: DecompressError) -> DecodeError {
-    DecodeError::Corrupt(match e {
-        DecompressError::OutputTooSmall { .. } => "LZ4 block decodes past the end of the image",
-        DecompressError::LiteralOutOfBounds => "LZ4 literal run goes past the end of its block",
-        DecompressError::ExpectedAnotherByte => "LZ4 block ends inside a sequence",
-        DecompressError::OffsetZero => "LZ4 match with offset 0",
-        DecompressError::OffsetOutOfBounds => "LZ4 match reaches before the start of the image",
-        #[allow(unreachable_patterns)]
-        _ => "LZ4 block is invalid",
-    })
+#[cold]
+fn corrupt(why: &'static str) -> DecodeError {
+    DecodeError::Corrupt(why)
+}
+
+/// Reads an LZ4 length extension: bytes added while they are 255.
+#[inline(always)]
+fn extension(block: &[u8], ip: &mut usize) -> Result<usize, DecodeError> {
+    let mut n = 0usize;
+    loop {
+        let &b = block.get(*ip).ok_or_else(|| corrupt("LZ4 block ends inside a sequence"))?;
+        *ip += 1;
+        n += usize::from(b);
+        if b != 255 {
+            return Ok(n);
+        }
+    }
+}
+
+/// Decodes one LZ4 block into `out` from `pos`; matches may reach back to
+/// the start of `out`. Returns the new position. Every sequence is checked
+/// once against the block and `total` before its bytes are copied.
+fn block_into(block: &[u8], out: &mut [u8], mut pos: usize, total: usize) -> Result<usize, DecodeError> {
+    debug_assert!(out.len() >= total + SLACK);
+    let mut ip = 0;
+    while ip < block.len() {
+        let token = usize::from(block[ip]);
+        ip += 1;
+        // Literals.
+        let mut lit = token >> 4;
+        if lit == 15 {
+            lit += extension(block, &mut ip)?;
+        }
+        if lit > block.len() - ip {
+            return Err(corrupt("LZ4 literal run goes past the end of its block"));
+        }
+        if lit > total - pos {
+            return Err(corrupt("LZ4 block decodes past the end of the image"));
+        }
+        if lit <= 16 && block.len() - ip >= 16 {
+            // Short run with input to spare: one fixed-size copy.
+            out[pos..pos + 16].copy_from_slice(&block[ip..ip + 16]);
+        } else {
+            out[pos..pos + lit].copy_from_slice(&block[ip..ip + lit]);
+        }
+        ip += lit;
+        pos += lit;
+        if ip == block.len() {
+            break; // The last sequence has literals only.
+        }
+        // Match.
+        let (Some(&lo), Some(&hi)) = (block.get(ip), block.get(ip + 1)) else {
+            return Err(corrupt("LZ4 block ends inside a sequence"));
+        };
+        ip += 2;
+        let offset = usize::from(u16::from_le_bytes([lo, hi]));
+        if offset == 0 {
+            return Err(corrupt("LZ4 match with offset 0"));
+        }
+        let mut len = token & 15;
+        if len == 15 {
+            len += extension(block, &mut ip)?;
+        }
+        len += 4;
+        if offset > pos {
+            return Err(corrupt("LZ4 match reaches before the start of the image"));
+        }
+        if len > total - pos {
+            return Err(corrupt("LZ4 block decodes past the end of the image"));
+        }
+        copy_match(out, pos, offset, len);
+        pos += len;
+    }
+    Ok(pos)
+}
+
+/// Copies `len` bytes from `offset` back to `pos`, forward, so an offset
+/// below the length repeats the pattern. The caller checked
+/// `1 <= offset <= pos` and `pos + len + SLACK <= out.len()`.
+#[inline(always)]
+fn copy_match(out: &mut [u8], pos: usize, offset: usize, len: usize) {
+    let src = pos - offset;
+    let end = pos + len;
+    if offset >= 8 {
+        if len <= 16 {
+            // The common short match: two (possibly overshooting) 8-byte
+            // moves; the second reads bytes the first has written when the
+            // offset is below 16, which is what a forward copy does.
+            out.copy_within(src..src + 8, pos);
+            out.copy_within(src + 8..src + 16, pos + 8);
+        } else if offset >= len {
+            out.copy_within(src..src + len, pos);
+        } else {
+            let mut s = src;
+            let mut d = pos;
+            while d < end {
+                out.copy_within(s..s + 8, d);
+                s += 8;
+                d += 8;
+            }
+        }
+    } else if offset == 1 {
+        let v = out[src];
+        out[pos..end].fill(v);
+    } else {
+        // [src, d) repeats with period `offset`; doubling copies of all of
+        // it keep its length a multiple of the period.
+        let mut d = pos;
+        while d < end {
+            let n = (d - src).min(end - d);
+            out.copy_within(src..src + n, d);
+            d += n;
+        }
+    }
 }
 
 #[cfg(test)]

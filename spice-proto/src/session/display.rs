@@ -6,6 +6,7 @@ use alloc::format;
 use alloc::vec::Vec;
 
 use super::channel::Sender;
+use super::stream::{Frame, Streams};
 use super::Event;
 use crate::canvas::{
     self, AlphaBlendOp, AlphaFlags, BitOrder, Bitmap1, Canvas, CopyOp, DecodedImage, FillOp, Mask, MaskBits, OpaqueOp,
@@ -54,8 +55,16 @@ impl DisplayConfig {
     /// The display capabilities we announce: only what we render.
     pub fn caps(&self) -> Caps {
         let mut c = Caps::new();
-        // MULTI_CODEC with no codec bit: the server sends no video streams.
-        for bit in [cap::MONITORS_CONFIG, cap::PREF_COMPRESSION, cap::MULTI_CODEC, cap::LZ4_COMPRESSION] {
+        // Video: MJPEG streams, sized frames, and rate-control reports.
+        for bit in [
+            cap::MONITORS_CONFIG,
+            cap::PREF_COMPRESSION,
+            cap::MULTI_CODEC,
+            cap::LZ4_COMPRESSION,
+            cap::CODEC_MJPEG,
+            cap::SIZED_STREAM,
+            cap::STREAM_REPORT,
+        ] {
             let _ = c.set(bit);
         }
         c
@@ -84,10 +93,12 @@ pub(super) struct Display {
     glz: glz::Dictionary,
     /// Images decoded, by SPICE image type.
     pub(super) decoded: BTreeMap<u8, u64>,
+    /// Live video streams.
+    pub(super) streams: Streams,
 }
 
 /// Why one draw command could not be rendered (the session goes on).
-struct DrawFailure(alloc::string::String);
+pub(super) struct DrawFailure(pub(super) alloc::string::String);
 
 impl From<canvas::CanvasError> for DrawFailure {
     fn from(e: canvas::CanvasError) -> Self {
@@ -127,19 +138,20 @@ impl Display {
             decode_limits: config.decode_limits,
             glz: glz::Dictionary::new(config.glz_window_pixels.max(0) as u32),
             decoded: BTreeMap::new(),
+            streams: Streams::default(),
         }
     }
 
     pub(super) fn message(
         &mut self,
-        _sender: &mut Sender,
+        sender: &mut Sender,
         canvas: &mut Canvas,
         events: &mut VecDeque<Event>,
         msg_type: u16,
         body: &[u8],
     ) -> Result<(), MsgError> {
         let Some(msg) = DisplayMessage::parse(msg_type, body)? else { return Ok(()) };
-        if let Err(DrawFailure(why)) = self.handle(canvas, events, msg) {
+        if let Err(DrawFailure(why)) = self.handle(sender, canvas, events, msg) {
             let name = message_name(ChannelType::Display, Direction::ServerToClient, msg_type).unwrap_or("message");
             events.push_back(Event::DrawError(format!("{name}: {why}")));
         }
@@ -148,6 +160,7 @@ impl Display {
 
     fn handle(
         &mut self,
+        sender: &mut Sender,
         canvas: &mut Canvas,
         events: &mut VecDeque<Event>,
         msg: DisplayMessage<'_>,
@@ -172,6 +185,7 @@ impl Display {
                 self.pixmap_pixels = 0;
                 self.palettes.clear();
                 self.glz.clear();
+                self.streams.clear();
                 events.push_back(Event::Reset);
             }
             DisplayMessage::InvalList(list) => {
@@ -259,8 +273,22 @@ impl Display {
             DisplayMessage::DrawStroke(d) => self.stroke(canvas, &d)?,
             DisplayMessage::DrawText(d) => self.text(canvas, &d)?,
             DisplayMessage::DrawComposite(d) => self.composite(canvas, &d)?,
-            // Streams are off (no codec advertised); MONITORS_CONFIG, GL and
-            // quality messages need no drawing.
+            DisplayMessage::StreamCreate(c) => self.streams.create(sender, &c)?,
+            DisplayMessage::StreamData(d) => {
+                let f = Frame { id: d.id, mm_time: d.multi_media_time, dest: None, data: d.data };
+                self.streams.frame(sender, canvas, &self.decode_limits, &f)?;
+            }
+            DisplayMessage::StreamDataSized(d) => {
+                // The frame's own size is in the JPEG header; spice-gtk
+                // goes by that, and so do we.
+                let f = Frame { id: d.id, mm_time: d.multi_media_time, dest: Some(d.dest), data: d.data };
+                self.streams.frame(sender, canvas, &self.decode_limits, &f)?;
+            }
+            DisplayMessage::StreamClip { id, clip } => self.streams.clip(id, &clip)?,
+            DisplayMessage::StreamDestroy(id) => self.streams.destroy(id),
+            DisplayMessage::StreamDestroyAll => self.streams.clear(),
+            DisplayMessage::StreamActivateReport(a) => self.streams.activate_report(&a)?,
+            // MONITORS_CONFIG, GL and quality messages need no drawing.
             _ => {}
         }
         Ok(())
@@ -574,7 +602,7 @@ fn mask_ref<'m>(bits: &Option<Bitmap1<'m>>, q: &QMask<'_>) -> Option<Mask<'m>> {
     bits.map(|b| Mask { invers: q.flags & MASK_INVERS != 0, pos: point(q.pos), bits: MaskBits::Bitmap(b) })
 }
 
-fn rect(r: crate::msg::Rect) -> canvas::Rect {
+pub(super) fn rect(r: crate::msg::Rect) -> canvas::Rect {
     canvas::Rect::new(r.left, r.top, r.right, r.bottom)
 }
 
@@ -590,14 +618,14 @@ fn scale(mode: u8) -> ScaleMode {
     }
 }
 
-fn clip_rects(c: &Clip) -> Option<Vec<canvas::Rect>> {
+pub(super) fn clip_rects(c: &Clip) -> Option<Vec<canvas::Rect>> {
     match c {
         Clip::None => None,
         Clip::Rects(r) => Some(r.iter().copied().map(rect).collect()),
     }
 }
 
-fn as_clip(c: &Option<Vec<canvas::Rect>>) -> canvas::Clip<'_> {
+pub(super) fn as_clip(c: &Option<Vec<canvas::Rect>>) -> canvas::Clip<'_> {
     match c {
         None => canvas::Clip::None,
         Some(r) => canvas::Clip::Rects(r),

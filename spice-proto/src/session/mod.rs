@@ -12,6 +12,7 @@ pub mod cursor;
 mod display;
 pub mod inputs;
 pub mod link;
+mod stream;
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -285,6 +286,17 @@ impl Session {
             }
         }
         all.into_iter().map(|(t, n)| (t.into(), n)).collect()
+    }
+
+    /// How many video stream frames were decoded and drawn so far.
+    pub fn stream_frames_decoded(&self) -> u64 {
+        let mut n = 0;
+        for slot in &self.slots {
+            if let State::Open { kind: Kind::Display(d), .. } = &slot.state {
+                n += d.streams.frames;
+            }
+        }
+        n
     }
 
     /// The pointer as the cursor channel describes it.
