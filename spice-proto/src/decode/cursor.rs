@@ -22,22 +22,7 @@ const INVERT: u32 = 0x8000_0000;
 const OPAQUE: u32 = 0xff00_0000;
 
 /// SPICE_CURSOR_TYPE_* numbers.
-pub mod kind {
-    /// 32-bit ARGB.
-    pub const ALPHA: u8 = 0;
-    /// AND + XOR masks.
-    pub const MONO: u8 = 1;
-    /// 4-bit palette.
-    pub const COLOR4: u8 = 2;
-    /// 8-bit palette.
-    pub const COLOR8: u8 = 3;
-    /// 16-bit 555.
-    pub const COLOR16: u8 = 4;
-    /// 24-bit BGR.
-    pub const COLOR24: u8 = 5;
-    /// 32-bit xRGB.
-    pub const COLOR32: u8 = 6;
-}
+pub use crate::msg::cursor::cursor_type as kind;
 
 fn take<'a>(data: &mut &'a [u8], n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
     if data.len() < n {
