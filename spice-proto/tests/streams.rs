@@ -7,18 +7,15 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use spice_proto::auth::Entropy;
+use common::scripted::{msg, parse_out, session_with, session_with_config, take};
 use spice_proto::capture::reassemble;
 use spice_proto::capture::replay::{replay, ReplayOptions};
-use spice_proto::consts::{ChannelType, LinkError};
+use spice_proto::consts::ChannelType;
 use spice_proto::decode::{jpeg, Limits};
 use spice_proto::framing::MessageReader;
 use spice_proto::session::{Event, Session, SessionConfig};
 use spice_proto::wire::header::HeaderKind;
-use spice_proto::wire::link::{LinkReplyRepr, LINK_HEADER_LEN};
-use spice_proto::wire::Caps;
 
-const PUB_DER: &[u8] = include_bytes!("data/ticket-key.pub.der");
 const GRAD: &[u8] = include_bytes!("data/vectors/jpeg/grad-21x19.jpg");
 
 const STREAM_CREATE: u16 = 122;
@@ -31,75 +28,10 @@ const STREAM_DATA_SIZED: u16 = 316;
 const STREAM_ACTIVATE_REPORT: u16 = 319;
 const MSGC_STREAM_REPORT: u16 = 102;
 
-struct Fixed;
-impl Entropy for Fixed {
-    fn fill(&mut self, buf: &mut [u8]) {
-        buf.fill(0x42);
-    }
-}
-
-fn take(s: &mut Session, h: usize) -> Vec<u8> {
-    let out = s.pending_output(h).to_vec();
-    s.consume_output(h, out.len());
-    out
-}
-
-/// Mini-header message bytes.
-fn msg(t: u16, body: &[u8]) -> Vec<u8> {
-    let mut v = t.to_le_bytes().to_vec();
-    v.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    v.extend_from_slice(body);
-    v
-}
-
-fn link(s: &mut Session, h: usize) {
-    let mut pub_key = [0u8; 162];
-    pub_key.copy_from_slice(PUB_DER);
-    let r = LinkReplyRepr {
-        error: LinkError::Ok,
-        pub_key,
-        common_caps: Caps::from_bits(&[0, 1, 3]).unwrap(),
-        channel_caps: Caps::new(),
-    };
-    let mut reply = vec![0u8; LINK_HEADER_LEN + r.buffer_len()];
-    let n = r.emit_with_header(&mut reply).unwrap();
-    reply.truncate(n);
-    s.connected(h);
-    take(s, h);
-    s.receive(h, &reply).unwrap();
-    take(s, h);
-    s.receive(h, &0u32.to_le_bytes()).unwrap();
-}
-
 /// A session with a linked display channel: (session, display handle).
 fn display_session() -> (Session, usize) {
-    let mut s = Session::new(SessionConfig::default(), Box::new(Fixed));
-    let main = s.poll_connect().unwrap();
-    link(&mut s, main);
-    let mut init = Vec::new();
-    for v in [7u32, 1, 1, 1, 0, 0, 0, 0] {
-        init.extend_from_slice(&v.to_le_bytes());
-    }
-    let list = [1u32.to_le_bytes().to_vec(), vec![u8::from(ChannelType::Display), 0]].concat();
-    s.receive(main, &[msg(103, &init), msg(104, &list)].concat()).unwrap();
-    let d = s.poll_connect().unwrap();
-    link(&mut s, d);
-    take(&mut s, d);
-    while s.poll_event().is_some() {}
-    (s, d)
-}
-
-/// Client messages in `bytes` (mini header) as (type, body).
-fn parse_out(bytes: &[u8]) -> Vec<(u16, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut b = bytes;
-    while b.len() >= 6 {
-        let t = u16::from_le_bytes([b[0], b[1]]);
-        let n = u32::from_le_bytes([b[2], b[3], b[4], b[5]]) as usize;
-        out.push((t, b[6..6 + n].to_vec()));
-        b = &b[6 + n..];
-    }
-    out
+    let (s, h) = session_with(&[(ChannelType::Display, 0)]);
+    (s, h[0])
 }
 
 fn events(s: &mut Session) -> Vec<Event> {
@@ -440,15 +372,8 @@ fn stream_limits() {
 fn frame_too_large_for_decode_limits() {
     let mut config = SessionConfig::default();
     config.display.decode_limits = Limits { max_pixels: 100, max_side: 8192 };
-    let mut s = Session::new(config, Box::new(Fixed));
-    let main = s.poll_connect().unwrap();
-    link(&mut s, main);
-    let init: Vec<u8> = [7u32, 1, 1, 1, 0, 0, 0, 0].iter().flat_map(|x| x.to_le_bytes()).collect();
-    let list = [1u32.to_le_bytes().to_vec(), vec![u8::from(ChannelType::Display), 0]].concat();
-    s.receive(main, &[msg(103, &init), msg(104, &list)].concat()).unwrap();
-    let d = s.poll_connect().unwrap();
-    link(&mut s, d);
-    events(&mut s);
+    let (mut s, h) = session_with_config(config, &[(ChannelType::Display, 0)]);
+    let d = h[0];
     s.receive(d, &msg(SURFACE_CREATE, &surface_create(0, 64, 64))).unwrap();
     s.receive(d, &msg(STREAM_CREATE, &stream_create(1, 1, 1, (21, 19), (0, 0, 21, 19), None))).unwrap();
     s.receive(d, &msg(STREAM_DATA, &stream_data(1, 5, GRAD))).unwrap();

@@ -2,6 +2,8 @@
 //! through the link stage and frame both directions.
 #![allow(dead_code)]
 
+pub mod scripted;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
