@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use spice_proto::decode::{jpeg, DecodeError, Limits, Pixels};
 
+use common::vectors::shared_vectors;
+
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/vectors/jpeg")
 }
@@ -76,13 +78,6 @@ fn synthetic_files_match_libjpeg_turbo() {
         println!("{name}: max channel difference {max}, PSNR {db:.1} dB against djpeg");
         assert!(max <= 8 && db >= 40.0, "{name}: max {max}, {db:.1} dB");
     }
-}
-
-/// `shared/vectors/<name>` beside the clone; under `CI` it must exist.
-fn shared_vectors(name: &str) -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors").join(name);
-    assert!(dir.is_dir() || std::env::var_os("CI").is_none(), "CI is set but {} is missing", dir.display());
-    dir.is_dir().then_some(dir)
 }
 
 /// (file, type, width, height, box left/top/right/bottom, src left/top) per index.tsv row.

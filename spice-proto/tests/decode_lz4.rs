@@ -15,48 +15,7 @@ use spice_proto::consts::{bitmap_flags, BitmapFormat};
 use spice_proto::decode::bitmap::{self, Bitmap};
 use spice_proto::decode::{lz4, Limits};
 
-/// One row of a vectors `index.tsv`.
-struct Row {
-    file: PathBuf,
-    kind: String,
-    width: u32,
-    height: u32,
-    /// Destination box (left, top) and source area (left, top); the box and
-    /// the source area have the same size for every DRAW_COPY here.
-    dst: (u32, u32, u32, u32),
-    src: (u32, u32),
-    extra: String,
-}
-
-fn index(dir: &Path) -> Vec<Row> {
-    let text = std::fs::read_to_string(dir.join("index.tsv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    lines
-        .map(|l| {
-            let c: Vec<&str> = l.split('\t').collect();
-            let n = |name: &str| c[col(name)].parse::<u32>().unwrap();
-            assert_eq!(c[col("clip")], "0", "clipped draws are not handled here");
-            Row {
-                file: dir.join(c[col("file")]),
-                kind: c[col("type")].to_string(),
-                width: n("width"),
-                height: n("height"),
-                dst: (n("box_left"), n("box_top"), n("box_right"), n("box_bottom")),
-                src: (n("src_left"), n("src_top")),
-                extra: c.get(col("extra")).copied().unwrap_or("").to_string(),
-            }
-        })
-        .collect()
-}
-
-/// `shared/vectors/<name>` beside the clone; under `CI` it must exist.
-fn shared_vectors(name: &str) -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors").join(name);
-    assert!(dir.is_dir() || std::env::var_os("CI").is_none(), "CI is set but {} is missing", dir.display());
-    dir.is_dir().then_some(dir)
-}
+use common::vectors::{index, shared_vectors, Row};
 
 fn decode_bitmap(row: &Row, data: &[u8]) -> Vec<u32> {
     let field = |k: &str| {
@@ -77,7 +36,7 @@ fn paint(canvas: &mut [u32], cw: u32, row: &Row, img: &[u32]) {
     let (l, t, r, b) = row.dst;
     for y in 0..b - t {
         for x in 0..r - l {
-            let s = (row.src.1 + y) * row.width + row.src.0 + x;
+            let s = (row.src().1 + y) * row.width + row.src().0 + x;
             canvas[((t + y) * cw + l + x) as usize] = img[s as usize] & 0x00ff_ffff;
         }
     }

@@ -18,49 +18,17 @@ use std::time::Instant;
 use spice_proto::decode::quic::{self, Header, ImageType};
 use spice_proto::decode::{DecodeError, Limits};
 
-/// One row of a vectors `index.tsv`.
-struct Row {
-    file: PathBuf,
-    kind: String,
-    width: u32,
-    height: u32,
-    /// Destination box (left, top, right, bottom).
-    dst: (u32, u32, u32, u32),
-    /// Source area origin (left, top); the same size as the box here.
-    src: (u32, u32),
-}
+use common::vectors::{shared_vectors, Row};
 
+/// The index rows, checked to be plain unscaled copies as these tests assume.
 fn index(dir: &Path) -> Vec<Row> {
-    let text = std::fs::read_to_string(dir.join("index.tsv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    lines
-        .map(|l| {
-            let c: Vec<&str> = l.split('\t').collect();
-            let n = |name: &str| c[col(name)].parse::<u32>().unwrap();
-            assert_eq!(c[col("clip")], "0", "clipped draws are not handled here");
-            assert_eq!(c[col("rop")], "8", "only plain copies are handled here");
-            let row = Row {
-                file: dir.join(c[col("file")]),
-                kind: c[col("type")].to_string(),
-                width: n("width"),
-                height: n("height"),
-                dst: (n("box_left"), n("box_top"), n("box_right"), n("box_bottom")),
-                src: (n("src_left"), n("src_top")),
-            };
-            let (l, t, r, b) = row.dst;
-            assert_eq!((n("src_right") - row.src.0, n("src_bottom") - row.src.1), (r - l, b - t), "scaled draw");
-            row
-        })
-        .collect()
-}
-
-/// `shared/vectors/<name>` beside the clone; under `CI` it must exist.
-fn shared_vectors(name: &str) -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors").join(name);
-    assert!(dir.is_dir() || std::env::var_os("CI").is_none(), "CI is set but {} is missing", dir.display());
-    dir.is_dir().then_some(dir)
+    let rows = common::vectors::index(dir);
+    for row in &rows {
+        assert_eq!(row.rop, 8, "only plain copies are handled here");
+        let ((l, t, r, b), (sl, st, sr, sb)) = (row.dst, row.src_area);
+        assert_eq!((sr - sl, sb - st), (r - l, b - t), "scaled draw");
+    }
+    rows
 }
 
 fn fnv(px: impl IntoIterator<Item = u32>) -> u64 {
@@ -125,7 +93,7 @@ fn check_capture(name: &str) -> Option<Survivors> {
                 if owner[at] != n {
                     continue;
                 }
-                let got = p.data[((row.src.1 + y - t) * row.width + row.src.0 + x - l) as usize] & 0x00ff_ffff;
+                let got = p.data[((row.src().1 + y - t) * row.width + row.src().0 + x - l) as usize] & 0x00ff_ffff;
                 assert_eq!(got, want[at], "{} at ({}, {}) of the image", row.file.display(), x - l, y - t);
                 seen += 1;
             }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod scripted;
+pub mod vectors;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
