@@ -7,9 +7,11 @@
 //! a [`GuestSpec`] asks for, and `/init`, a shell script that:
 //! 1. mounts proc, sysfs and devtmpfs and prints `GUEST-READY uptime=…` on ttyS0;
 //! 2. loads the modules named by `clove.modules=a,b` (each with its dependencies);
-//! 3. with `clove.draw=<name>`: checks that fb0 is 1024x768x32 (stride 4096),
-//!    unbinds fbcon so the console never draws over the picture again, copies
-//!    `/img/<name>.raw` to `/dev/fb0` and prints `IMAGE-DRAWN <name> uptime=…`;
+//! 3. with `clove.draw=<name>`: checks that fb0 is 1024x768x32 (stride 4096;
+//!    `clove.fb=WxH` for another size), unbinds fbcon so the console never
+//!    draws over the picture again, copies `/img/<name>.raw` to `/dev/fb0`
+//!    (repeated to fill a larger one) and prints `IMAGE-DRAWN <name> uptime=…`;
+//!    with `clove.animate=<other>` it then alternates the two pictures forever;
 //! 4. keeps a shell on the serial console.
 //!
 //! On an error it prints `GUEST-ERROR: …` and powers off, so a waiting test
@@ -82,6 +84,13 @@ pub enum Scenario {
         /// Seconds between the two.
         after_secs: u32,
     },
+    /// Draw the known picture, print `IMAGE-DRAWN`, then alternate it with
+    /// its inverse as fast as the guest can, forever: every pixel changes
+    /// every frame (the sustained update-rate benchmark).
+    Animate,
+    /// A 1920x1080x32 framebuffer (`vga=0x392`) filled with the known
+    /// picture's bytes, repeated (rows wrap), then `IMAGE-DRAWN`.
+    FullHd,
 }
 
 /// Printed by the guest once the band is on screen.
@@ -102,6 +111,22 @@ impl Scenario {
             Scenario::DrawThenBand { after_secs } => {
                 vec![format!("clove.draw={}", TestImage::Known.name()), format!("clove.band_after={after_secs}")]
             }
+            Scenario::Animate => {
+                vec![
+                    format!("clove.draw={}", TestImage::Known.name()),
+                    format!("clove.animate={}", TestImage::Inverse.name()),
+                ]
+            }
+            Scenario::FullHd => vec![format!("clove.draw={}", TestImage::Known.name()), "clove.fb=1920x1080".into()],
+        }
+    }
+
+    /// The VESA mode the guest's vesafb takes (`vga=`): 1024x768x32, or
+    /// 1920x1080x32 for [`Scenario::FullHd`] (SeaBIOS's Bochs VBE modes).
+    pub fn vga_mode(&self) -> &'static str {
+        match self {
+            Scenario::FullHd => "0x392",
+            _ => "0x344",
         }
     }
 
@@ -109,7 +134,7 @@ impl Scenario {
     pub fn done_marker(&self) -> &'static str {
         match self {
             Scenario::Idle => READY,
-            Scenario::Draw(_) | Scenario::DrawThenBand { .. } => DRAWN,
+            Scenario::Draw(_) | Scenario::DrawThenBand { .. } | Scenario::Animate | Scenario::FullHd => DRAWN,
         }
     }
 
@@ -117,7 +142,7 @@ impl Scenario {
     /// [`UPDATED`]; for the others, once [`Scenario::done_marker`] is printed).
     pub fn expected_image(&self) -> Option<crate::image::Image> {
         match self {
-            Scenario::Idle => None,
+            Scenario::Idle | Scenario::Animate | Scenario::FullHd => None,
             Scenario::Draw(img) => Some(img.render()),
             Scenario::DrawThenBand { .. } => Some(crate::testimage::known_with_band()),
         }
@@ -128,10 +153,8 @@ impl Scenario {
 /// console on ttyS0, no cursor, reboot (= QEMU exits, with `-no-reboot`) on
 /// panic, then the scenario and `extra` words.
 pub fn cmdline(scenario: &Scenario, extra: &[String]) -> String {
-    let mut words: Vec<String> = ["vga=0x344", "console=ttyS0", "quiet", "panic=-1", "vt.global_cursor_default=0"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut words: Vec<String> = vec![format!("vga={}", scenario.vga_mode())];
+    words.extend(["console=ttyS0", "quiet", "panic=-1", "vt.global_cursor_default=0"].iter().map(|s| s.to_string()));
     words.extend(scenario.cmdline_words());
     words.extend(extra.iter().cloned());
     words.join(" ")
@@ -147,10 +170,12 @@ mount -t devtmpfs dev /dev
 uptime() { cut -d' ' -f1 /proc/uptime; }
 say() { echo "$*" > /dev/ttyS0; }
 fail() { say "GUEST-ERROR: $*"; sleep 1; poweroff -f; }
-draw=; modules=; band_after=
+draw=; modules=; band_after=; animate=; fbsize=1024x768
 for a in $(cat /proc/cmdline); do
   case $a in
     clove.draw=*) draw=${a#*=};;
+    clove.animate=*) animate=${a#*=};;
+    clove.fb=*) fbsize=${a#*=};;
     clove.modules=*) modules=$(echo "${a#*=}" | tr , ' ');;
     clove.band_after=*) band_after=${a#*=};;
   esac
@@ -170,7 +195,9 @@ if [ -n "$draw" ]; then
   [ -e /dev/fb0 ] || fail "no /dev/fb0"
   geom="$(cat $fb/virtual_size) $(cat $fb/bits_per_pixel) $(cat $fb/stride)"
   say "FB: $(cat $fb/name) $geom"
-  [ "$geom" = "1024,768 32 4096" ] || fail "fb0 is $geom, expected 1024,768 32 4096"
+  w=${fbsize%x*}; h=${fbsize#*x}
+  want="$w,$h 32 $((w * 4))"
+  [ "$geom" = "$want" ] || fail "fb0 is $geom, expected $want"
   # Keep the console off the picture: no cursor, and fbcon unbound (the
   # dummy console takes over the VTs and draws nothing).
   echo 0 > /sys/class/graphics/fbcon/cursor_blink 2>/dev/null
@@ -178,8 +205,21 @@ if [ -n "$draw" ]; then
   for v in /sys/class/vtconsole/vtcon*; do
     case "$(cat "$v/name")" in *"frame buffer"*) echo 0 > "$v/bind" || fail "cannot unbind $v";; esac
   done
-  cat "$img" > /dev/fb0 || fail "writing $img to /dev/fb0"
+  if [ "$fbsize" = 1024x768 ]; then
+    cat "$img" > /dev/fb0 || fail "writing $img to /dev/fb0"
+  else
+    # Repeat the picture's bytes until the framebuffer is full (the last
+    # write stops at its end).
+    n=$(( (w * h * 4 + 3145727) / 3145728 )); i=0
+    while [ $i -lt $n ]; do cat "$img"; i=$((i + 1)); done 2>/dev/null | dd of=/dev/fb0 bs=65536 2>/dev/null
+  fi
   say "IMAGE-DRAWN $draw uptime=$(uptime)"
+  if [ -n "$animate" ]; then
+    other=/img/$animate.raw
+    [ -f "$other" ] || fail "no picture $other"
+    say "ANIMATING $draw $animate"
+    while :; do cat "$other" > /dev/fb0; cat "$img" > /dev/fb0; done
+  fi
   if [ -n "$band_after" ]; then
     sleep "$band_after"
     dd if=/img/band.raw of=/dev/fb0 bs=4096 seek=560 conv=notrunc 2>/dev/null || fail "writing the band"

@@ -13,13 +13,17 @@ pub const STRIDE: u32 = WIDTH * 4;
 /// `/img/<name>.raw` (raw BGRX, the framebuffer's own layout).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TestImage {
-    /// Gradients, colour bars, checkerboards and a noise block, so that
+    /// Gradients, colour bars, checkerboards, noise, text and a photo-like
+    /// landscape (what a desktop shows), so that
     /// every lossless codec (QUIC, LZ, GLZ) has something to chew on and any
     /// shift, flip or colour swap shows.
     Known,
     /// A 1024x128 band (diagonal stripes over a gradient) that the update
     /// scenario writes over rows [`BAND_TOP`]..+128 of the known picture.
     Band,
+    /// The known picture with every channel inverted: alternating the two
+    /// changes every pixel (the animation scenario).
+    Inverse,
 }
 
 /// First row the band replaces.
@@ -29,13 +33,14 @@ pub const BAND_ROWS: u32 = 128;
 
 impl TestImage {
     /// Every picture; all of them go into the initramfs.
-    pub const ALL: [TestImage; 2] = [TestImage::Known, TestImage::Band];
+    pub const ALL: [TestImage; 3] = [TestImage::Known, TestImage::Band, TestImage::Inverse];
 
     /// The name used on the kernel command line and in `/img/`.
     pub fn name(self) -> &'static str {
         match self {
             TestImage::Known => "known",
             TestImage::Band => "band",
+            TestImage::Inverse => "inverse",
         }
     }
 
@@ -44,6 +49,11 @@ impl TestImage {
         match self {
             TestImage::Known => known(),
             TestImage::Band => band(),
+            TestImage::Inverse => {
+                let mut img = known();
+                img.rgb.iter_mut().for_each(|p| *p ^= 0xff_ffff);
+                img
+            }
         }
     }
 }
@@ -92,11 +102,12 @@ pub fn known_with_band() -> Image {
 /// 1. a smooth 2D gradient (red across, green down, blue against red);
 /// 2. colour bars at 100 % (top half) and 75 % in reverse order (bottom half);
 /// 3. checkerboards of 1, 4 and 16 pixels, then two greys one step apart;
-/// 4. a 384x192 block of PRNG noise, then rings whose frequency rises
-///    towards the edges, tinted by x.
+/// 4. a 384x192 block of PRNG noise, a block of text, and a photo-like
+///    landscape.
 pub fn known() -> Image {
     let mut img = Image::new(WIDTH, HEIGHT, 0);
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let photo = Photo::new(WIDTH - TEXT_RIGHT, 192);
     const BARS: [u32; 8] = [
         rgb(255, 255, 255),
         rgb(255, 255, 0),
@@ -162,17 +173,112 @@ pub fn known() -> Image {
                 _ => {
                     if x < 384 {
                         (rng.next() >> 40) as u32 & 0xff_ffff
+                    } else if x < TEXT_RIGHT {
+                        TEXT_BG
                     } else {
-                        let (dx, dy) = (x as i64 - 704, y as i64 - 672);
-                        let ring = ((dx * dx + dy * dy) >> 5) as u32 & 0xff;
-                        rgb(ring, (x - 384) * 255 / 639, 255 - ring)
+                        photo.pixel(x - TEXT_RIGHT, y - 576)
                     }
                 }
             };
             img.rgb[(y * WIDTH + x) as usize] = px;
         }
     }
+    draw_text_block(&mut img);
     img
+}
+
+/// Band 4's text block spans x 384..this; the photo-like block follows.
+const TEXT_RIGHT: u32 = 704;
+const TEXT_BG: u32 = rgb(250, 250, 245);
+
+/// A terminal-like page of anti-aliased text (Clove's own fonts, the
+/// kind of content a desktop is mostly made of) in band 4, x 384..704.
+fn draw_text_block(img: &mut Image) {
+    use drivers::framebuffer::{FbInfo, FontSize, Framebuffer, PixelFormat, TextStyle, VecMemory};
+    const LINES: [(&str, FontSize, u32); 9] = [
+        ("Clove thin client", FontSize::Title, rgb(20, 40, 120)),
+        ("$ uname -a", FontSize::Normal, rgb(0, 0, 0)),
+        ("Linux guest 6.1.0 x86_64 GNU/Linux", FontSize::Normal, rgb(40, 40, 40)),
+        ("$ ls /img", FontSize::Normal, rgb(0, 0, 0)),
+        ("band.raw  known.raw", FontSize::Normal, rgb(0, 90, 160)),
+        ("The quick brown fox jumps over", FontSize::Normal, rgb(150, 20, 20)),
+        ("the lazy dog. 0123456789 !?#%&", FontSize::Normal, rgb(20, 120, 20)),
+        ("{[(<*+-=_|\\/:;,.'\"`~^@$>)]}", FontSize::Normal, rgb(90, 0, 120)),
+        ("SPICE: QUIC LZ GLZ LZ4 JPEG", FontSize::Normal, rgb(0, 0, 0)),
+    ];
+    let (w, h) = (TEXT_RIGHT - 384, 192);
+    let info = FbInfo { base: 0, width: w, height: h, pitch: w * 4, format: PixelFormat::XRGB8888 };
+    let mut fb =
+        Framebuffer::new(info, VecMemory::zeroed((w * h * 4) as usize)).expect("a valid in-memory framebuffer");
+    fb.clear(TEXT_BG);
+    let mut y = 4;
+    for (text, size, fg) in LINES {
+        fb.draw_text(6, y, text, TextStyle { size, fg, bg: TEXT_BG });
+        y += drivers::framebuffer::line_height(size) as i32;
+    }
+    for row in 0..h {
+        for col in 0..w {
+            let px = fb.read_pixel(col as i32, row as i32).expect("inside the block");
+            img.rgb[((576 + row) * WIDTH + 384 + col) as usize] = px & 0xff_ffff;
+        }
+    }
+}
+
+/// A photo-like picture: a few octaves of smoothed lattice noise shaded
+/// into sky, hills and shadows, so it has the soft gradients and fine
+/// texture of a photograph (what QEMU's auto_glz hands to QUIC).
+struct Photo {
+    width: u32,
+    shade: Vec<u32>,
+}
+
+impl Photo {
+    fn new(width: u32, height: u32) -> Photo {
+        let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+        const LATTICE: usize = 64;
+        let lattice: Vec<f64> =
+            (0..LATTICE * LATTICE).map(|_| (rng.next() >> 11) as f64 / (1u64 << 53) as f64).collect();
+        let value = |x: f64, y: f64| {
+            let (xi, yi) = (x.floor() as usize, y.floor() as usize);
+            let (fx, fy) = (x - x.floor(), y - y.floor());
+            let smooth = |t: f64| t * t * (3.0 - 2.0 * t);
+            let at = |i: usize, j: usize| lattice[(j % LATTICE) * LATTICE + i % LATTICE];
+            let top = at(xi, yi) + (at(xi + 1, yi) - at(xi, yi)) * smooth(fx);
+            let bottom = at(xi, yi + 1) + (at(xi + 1, yi + 1) - at(xi, yi + 1)) * smooth(fx);
+            top + (bottom - top) * smooth(fy)
+        };
+        let fractal = |x: f64, y: f64| {
+            (0..5).map(|o| value(x * f64::from(1 << o), y * f64::from(1 << o)) / f64::from(1 << o)).sum::<f64>()
+                / 1.9375
+        };
+        let mut shade = Vec::with_capacity((width * height) as usize);
+        for y in 0..height {
+            for x in 0..width {
+                let (u, v) = (f64::from(x) / 40.0, f64::from(y) / 40.0);
+                let horizon = 70.0 + 40.0 * fractal(u * 0.5, 3.0);
+                let n = fractal(u, v);
+                let (r, g, b) = if f64::from(y) < horizon {
+                    // Sky: blue, lighter towards the horizon, with clouds.
+                    let t = f64::from(y) / horizon;
+                    let cloud = ((n - 0.5) * 3.0).clamp(0.0, 1.0);
+                    let sky = (90.0 + 100.0 * t, 140.0 + 80.0 * t, 230.0 + 20.0 * t);
+                    (sky.0 + (250.0 - sky.0) * cloud, sky.1 + (250.0 - sky.1) * cloud, sky.2 + (250.0 - sky.2) * cloud)
+                } else {
+                    // Hills: green and brown texture, darker further down.
+                    let depth = (f64::from(y) - horizon) / (f64::from(height) - horizon + 1.0);
+                    let light = 1.0 - 0.5 * depth;
+                    (light * (60.0 + 120.0 * n), light * (90.0 + 110.0 * (1.0 - n)), light * (30.0 + 50.0 * n))
+                };
+                let c = |v: f64| v.round().clamp(0.0, 255.0) as u32;
+                shade.push(rgb(c(r), c(g), c(b)));
+            }
+        }
+        Photo { width, shade }
+    }
+
+    fn pixel(&self, x: u32, y: u32) -> u32 {
+        self.shade[(y * self.width + x) as usize]
+    }
 }
 
 /// The picture as the framebuffer holds it: little-endian `0x00RRGGBB`
@@ -204,7 +310,7 @@ mod tests {
         let a = known();
         assert_eq!((a.width, a.height), (1024, 768));
         assert_eq!(a, known());
-        assert_eq!(fingerprint(&a), 0xfc65_4996_33e0_c85e, "fingerprint changed: {:#018x}", fingerprint(&a));
+        assert_eq!(fingerprint(&a), 0x7914_9310_dd8a_7d52, "fingerprint changed: {:#018x}", fingerprint(&a));
         // Corners differ, so flips and shifts show.
         let corners = [a.pixel(0, 0), a.pixel(1023, 0), a.pixel(0, 767), a.pixel(1023, 767)];
         for i in 0..4 {

@@ -1,11 +1,13 @@
 //! `cargo xtask bench e2e`: QEMU spawn of Clove → its first complete remote
 //! frame (the `spice: first frame` serial line), against a SPICE server VM
 //! that is already up, over `-netdev user` with an e1000, under TCG. Also
-//! the heap high-water mark Clove reports at that point.
+//! the heap high-water mark Clove reports at that point, the sustained
+//! update rate while the guest animates full screen, and the smallest
+//! `-m` that still gets a 1920x1080 desktop on screen.
 
 use std::time::Duration;
 
-use qemu_test::{ImageCompression, Qemu, QemuConfig, SpiceServer, SpiceServerConfig};
+use qemu_test::{ImageCompression, Qemu, QemuConfig, Scenario, SpiceServer, SpiceServerConfig};
 
 use crate::util::{Error, Result};
 
@@ -97,6 +99,99 @@ pub fn run(kernel: &std::path::Path, compression: ImageCompression) -> Result<()
         "heap high-water at the first frame (sampled in the poll loop): median {:.0} KiB",
         med(&|r| r.heap_kib as f64)
     );
+    drop(server);
+    update_rate(kernel, compression)?;
+    smallest_memory(kernel, compression)
+}
+
+/// Stats windows to wait for while the guest animates (10 s each); the
+/// first one is dropped (it holds the connection's start).
+const RATE_WINDOWS: usize = 4;
+
+/// `... 12 rects, 7864 Kpx (1.0 full frames per s), ... heap high-water 9001 KiB` → (1.0, 9001).
+pub fn parse_stats(line: &str) -> Option<(f64, u64)> {
+    let rate = line.split(" Kpx (").nth(1)?.split(" full frames per s)").next()?;
+    let heap = line.split("heap high-water ").nth(1)?.strip_suffix(" KiB")?;
+    Some((rate.parse().ok()?, heap.trim().parse().ok()?))
+}
+
+/// Full-screen update rate at 1024x768 with the guest alternating two
+/// pictures that differ in every pixel, as Clove counts it (pixels drawn
+/// over the surface size, per second).
+fn update_rate(kernel: &std::path::Path, compression: ImageCompression) -> Result<()> {
+    eprintln!("bench e2e: booting an animating SPICE server VM...");
+    let server = SpiceServer::start(SpiceServerConfig {
+        name: Some("bench-e2e-anim-server".into()),
+        image_compression: compression,
+        scenario: Scenario::Animate,
+        ..Default::default()
+    })?;
+    let config = QemuConfig::new(kernel)
+        .name("bench-e2e-anim")
+        .cpu("max")
+        .append(&format!("server=spice://10.0.2.2:{}", server.port()))
+        .user_net("e1000", "");
+    let qemu = Qemu::start(config)?;
+    qemu.wait_for_line("spice: first frame in ", TIMEOUT)?;
+    let mut rates = Vec::new();
+    let mut heap = 0;
+    for _ in 0..RATE_WINDOWS {
+        let mark = qemu.serial_mark();
+        let line = qemu.wait_for_line_after(mark, " full frames per s)", Duration::from_secs(60))?;
+        let (rate, h) = parse_stats(&line).ok_or_else(|| Error::Failed(format!("unexpected stats line {line:?}")))?;
+        println!("animating: {}", line.trim());
+        rates.push(rate);
+        heap = h;
+    }
+    let rates = rates.split_off(1);
+    println!(
+        "sustained update rate at 1024x768 (image-compression={}, guest alternating two full-screen pictures, TCG): median {:.1} full frames per s over {} windows of 10 s; heap high-water {heap} KiB",
+        compression.as_str(),
+        median(rates.clone()),
+        rates.len()
+    );
+    Ok(())
+}
+
+/// `-m` sizes tried at 1920x1080, largest first.
+const MEMORY_SIZES: [u32; 6] = [64, 48, 32, 24, 16, 12];
+
+/// Clove against a 1920x1080 desktop with less and less guest RAM: which
+/// sizes still reach the first frame.
+fn smallest_memory(kernel: &std::path::Path, compression: ImageCompression) -> Result<()> {
+    eprintln!("bench e2e: booting a 1920x1080 SPICE server VM...");
+    let server = SpiceServer::start(SpiceServerConfig {
+        name: Some("bench-e2e-fullhd-server".into()),
+        image_compression: compression,
+        scenario: Scenario::FullHd,
+        ..Default::default()
+    })?;
+    let mut smallest = None;
+    for mb in MEMORY_SIZES {
+        let config = QemuConfig::new(kernel)
+            .name(&format!("bench-e2e-mem{mb}"))
+            .cpu("max")
+            .memory(&format!("{mb}M"))
+            .append(&format!("server=spice://10.0.2.2:{}", server.port()))
+            .user_net("e1000", "");
+        let qemu = Qemu::start(config)?;
+        match qemu.wait_for_line("spice: first frame in ", Duration::from_secs(60)) {
+            Ok(line) => {
+                let heap = parse_first_frame(&line).map_or(0, |(_, _, h)| h);
+                println!("-m {mb}M at 1920x1080: first frame, heap high-water {heap} KiB");
+                smallest = Some(mb);
+            }
+            Err(e) => {
+                let last = qemu.serial().lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
+                println!("-m {mb}M at 1920x1080: no first frame ({e}); last serial line: {last}");
+                break;
+            }
+        }
+    }
+    match smallest {
+        Some(mb) => println!("smallest -m that shows the 1920x1080 desktop: {mb}M"),
+        None => println!("no -m size showed the 1920x1080 desktop"),
+    }
     Ok(())
 }
 
@@ -110,5 +205,12 @@ mod tests {
         assert_eq!(parse_first_frame(l), Some((493, 1547, 8846)));
         assert_eq!(parse_first_frame("[ 1.0] spice: first frame in x ms"), None);
         assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+    }
+
+    #[test]
+    fn stats_line() {
+        let l = "[  21.5] spice: 10 s: 31 screen updates (3.1 per s), 412 rects, 7864 Kpx (1.0 full frames per s), 33000 KiB in, heap high-water 9001 KiB";
+        assert_eq!(parse_stats(l), Some((1.0, 9001)));
+        assert_eq!(parse_stats("spice: 10 s: 1 screen updates"), None);
     }
 }

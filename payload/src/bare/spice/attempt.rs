@@ -10,6 +10,7 @@ use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt::Write;
 use drivers::net::server::Compression;
 use drivers::net::smoltcp::iface::SocketHandle;
 use drivers::net::smoltcp::socket::tcp;
@@ -317,6 +318,7 @@ impl Attempt<'_, '_> {
                         now - self.start_ms,
                         self.heap_peak.max(memory::heap_used()) / 1024
                     ));
+                    self.log_images();
                 }
                 Event::Mark => {}
                 Event::Closed { channel, reason, .. } => {
@@ -356,6 +358,18 @@ impl Attempt<'_, '_> {
         }
     }
 
+    /// Which codecs the server used so far: `spice: images: GlzRgb 12, Quic 3`.
+    fn log_images(&mut self) {
+        let mut line = String::new();
+        for (kind, n) in self.session.images_decoded() {
+            let sep = if line.is_empty() { "" } else { ", " };
+            let _ = write!(line, "{sep}{kind:?} {n}");
+        }
+        if !line.is_empty() {
+            self.c.con.log(format_args!("spice: images: {line}"));
+        }
+    }
+
     /// Every few seconds while frames flow: updates, rects and bytes.
     fn log_stats(&mut self) {
         let now = self.c.net.millis();
@@ -364,14 +378,19 @@ impl Attempt<'_, '_> {
         }
         let ms = now - self.stats.at_ms;
         let flushes = self.stats.flushes;
+        let pixels = self.desktop.pixels - self.stats.pixels;
+        // Whole-frame equivalents per second, in tenths.
+        let frame_tenths = pixels * 10_000 / (self.desktop.surface_pixels.max(1) * ms);
         if flushes > 0 || self.bytes_in > self.stats.bytes_in {
             self.c.con.log(format_args!(
-                "spice: {} s: {flushes} screen updates ({}.{} per s), {} rects, {} Kpx, {} KiB in, heap high-water {} KiB",
+                "spice: {} s: {flushes} screen updates ({}.{} per s), {} rects, {} Kpx ({}.{} full frames per s), {} KiB in, heap high-water {} KiB",
                 ms / 1000,
                 flushes * 1000 / ms,
                 flushes * 10_000 / ms % 10,
                 self.desktop.rects - self.stats.rects,
-                (self.desktop.pixels - self.stats.pixels) / 1000,
+                pixels / 1000,
+                frame_tenths / 10,
+                frame_tenths % 10,
                 (self.bytes_in - self.stats.bytes_in) / 1024,
                 self.heap_peak / 1024
             ));

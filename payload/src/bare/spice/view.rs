@@ -227,6 +227,9 @@ pub struct Desktop {
     /// Damage rectangles and pixels drawn, for the stats line.
     pub rects: u64,
     pub pixels: u64,
+    /// The primary surface's pixel count: `pixels` over this is the
+    /// update rate in whole frames.
+    pub surface_pixels: u64,
 }
 
 impl Desktop {
@@ -239,6 +242,7 @@ impl Desktop {
     /// display can change modes, else centre it (clipped) on the fixed one.
     /// Returns a line for the log.
     pub fn surface_created(&mut self, screen: &mut Option<Screen>, w: u32, h: u32) -> String {
+        self.surface_pixels = u64::from(w) * u64::from(h);
         let Some(s) = screen.as_mut() else {
             self.placement = Some(Placement::default());
             return format!("{w}x{h} (no screen)");
