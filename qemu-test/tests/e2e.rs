@@ -299,3 +299,36 @@ fn full_hd_desktop_in_64_mib() {
     wait_for_same_frame(name, &mut q, server.qemu_mut(), SAME_FRAME);
     assert!(q.serial().contains("primary surface 1920x1080"), "{}", q.serial());
 }
+
+/// Too little RAM for the server's desktop is an error on screen and
+/// serial, retried, never an allocation failure that halts Clove.
+#[test]
+fn desktop_too_big_for_memory_is_an_error() {
+    let _turn = serial_turn();
+    let name = "e2e-fullhd-16m";
+    let server = server_with(name, None, ImageCompression::AutoGlz, qemu_test::Scenario::FullHd);
+    let config = QemuConfig::payload(Variant::Multiboot)
+        .unwrap()
+        .name(&format!("{name}-clove"))
+        .cpu("max")
+        .memory("16M")
+        .append(&format!("server=spice://10.0.2.2:{}", server.port()))
+        .user_net("e1000", "");
+    let q = Qemu::start(config).unwrap();
+    let err = q.wait_for_line("spice: error: ", FIRST_FRAME).unwrap();
+    eprintln!("{name}: {err}");
+    let shot = {
+        let mut q = q;
+        let shot = q.screendump().unwrap();
+        assert!(
+            shows_error_banner(&shot),
+            "no error banner: {}",
+            q.save_artifact(&shot, "no-banner").unwrap().display()
+        );
+        q
+    };
+    let mark = shot.serial_mark();
+    shot.wait_for_line_after(mark, "spice: error: ", ERROR_SHOWN).unwrap();
+    let serial = shot.serial();
+    assert!(!serial.contains("PANIC") && !serial.contains("halted"), "{serial}");
+}

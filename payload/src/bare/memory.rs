@@ -103,6 +103,11 @@ pub fn init_fallback_heap() {
     }
 }
 
+/// The heap's size in bytes.
+pub fn heap_size() -> usize {
+    HEAP.lock().size()
+}
+
 /// Bytes of heap in use now.
 pub fn heap_used() -> usize {
     HEAP.lock().used()

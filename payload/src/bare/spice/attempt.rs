@@ -39,6 +39,10 @@ const MAIN_BUFFERS: (usize, usize) = (256 << 10, 64 << 10);
 const OTHER_BUFFERS: (usize, usize) = (64 << 10, 16 << 10);
 /// Surface memory for the canvas; the heap also holds the socket buffers.
 const CANVAS_BYTES: usize = 64 << 20;
+/// Heap kept back from the canvas on a small machine: socket buffers, the
+/// GLZ window and decode buffers. A surface that does not fit is then a
+/// session error on screen, not a failed allocation.
+const HEAP_RESERVE: usize = 8 << 20;
 
 /// How an attempt ended.
 pub enum Outcome {
@@ -93,6 +97,8 @@ struct Attempt<'c, 'a> {
     heap_peak: usize,
     bytes_in: u64,
     draw_errors: u64,
+    /// The first draw error, for a failure message.
+    first_draw_error: Option<String>,
     stats: Stats,
 }
 
@@ -111,8 +117,9 @@ pub fn run(c: &mut Client<'_>, addr: Ipv4Address) -> Outcome {
     let mut config =
         SessionConfig { password: c.opts.password.clone(), inputs: false, cursor: false, ..Default::default() };
     config.display.preferred_compression = c.opts.compression.map(compression_value);
-    config.display.canvas_limits.max_total_bytes = CANVAS_BYTES;
-    config.display.canvas_limits.max_surface_bytes = CANVAS_BYTES;
+    let canvas_bytes = CANVAS_BYTES.min(memory::heap_size().saturating_sub(HEAP_RESERVE));
+    config.display.canvas_limits.max_total_bytes = canvas_bytes;
+    config.display.canvas_limits.max_surface_bytes = canvas_bytes;
     let entropy = CpuEntropy::new();
     let source = entropy.source();
     let start_ms = c.net.millis();
@@ -130,6 +137,7 @@ pub fn run(c: &mut Client<'_>, addr: Ipv4Address) -> Outcome {
         heap_peak: 0,
         bytes_in: 0,
         draw_errors: 0,
+        first_draw_error: None,
         stats: Stats { at_ms: start_ms, ..Default::default() },
     };
     a.c.progress.set(Step::Connect, State::Active, &format!("{addr}:{port}"));
@@ -310,6 +318,12 @@ impl Attempt<'_, '_> {
                 Event::SurfaceDestroyed(0) => self.desktop.surface_gone(),
                 Event::SurfaceDestroyed(_) => {}
                 Event::Mark if !self.first_frame => {
+                    if self.session.canvas().primary().is_none() {
+                        // Nothing to show (the surface was refused): say
+                        // why rather than declare a black frame.
+                        let why = self.first_draw_error.take().unwrap_or_else(|| String::from("no primary surface"));
+                        return Err(Outcome::Failed(Step::Display, format!("cannot show the desktop: {why}")));
+                    }
                     self.desktop.flush(&mut self.c.screen, &mut self.session);
                     self.first_frame = true;
                     let now = self.c.net.millis();
@@ -333,6 +347,9 @@ impl Attempt<'_, '_> {
                 Event::Notify(text) => self.c.con.log(format_args!("spice: server says: {text}")),
                 Event::DrawError(why) => {
                     self.draw_errors += 1;
+                    if self.first_draw_error.is_none() {
+                        self.first_draw_error = Some(why.clone());
+                    }
                     // The first few, then every thousandth: the log stays readable.
                     if self.draw_errors <= 5 || self.draw_errors.is_multiple_of(1000) {
                         self.c.con.log(format_args!("spice: draw error #{}: {why}", self.draw_errors));
