@@ -6,6 +6,7 @@
 
 mod bench;
 mod check;
+mod coreboot;
 mod demo;
 mod deps;
 mod fuzz;
@@ -30,6 +31,11 @@ commands:
                           target/clove/demo/); Ctrl+C stops both VMs
   build [--pvh-only]      build clove.elf and clove-pvh.elf into target/clove/
                           (--pvh-only: only clove-pvh.elf)
+  coreboot [--rom BASE.rom] [--config clove.cfg]
+                          put clove.elf into a copy of a coreboot ROM as fallback/payload
+                          (cbfstool add-payload -c lzma) with clove.cfg (raw):
+                          target/clove/coreboot.rom; prints the payload's size in CBFS.
+                          Without --rom: a CBFS-only image, just to measure
   run [--pvh-only] [--append CMDLINE] [-- QEMU-ARGS...]
                           boot the payload in QEMU: in a window when DISPLAY or
                           WAYLAND_DISPLAY is set, else headless; serial on stdout
@@ -71,6 +77,7 @@ fn main() -> ExitCode {
         "spice-server" => spice::server_cmd(rest).map(|()| 0),
         "demo" => demo::cmd(rest).map(|()| 0),
         "build" => payload::cmd(rest).map(|()| 0),
+        "coreboot" => coreboot::cmd(rest).map(|()| 0),
         "run" => run::cmd(rest),
         "replay" => replay::cmd(rest).map(|()| 0),
         "snapshot" => Ok(xtask::snapshot::main(rest)),

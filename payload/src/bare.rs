@@ -12,8 +12,9 @@ mod options;
 mod spice;
 mod status;
 
+use alloc::string::String;
 use console::Console;
-use drivers::boot::{BootInfo, EntryKind};
+use drivers::boot::{clove_cfg, BootInfo, EntryKind, EntryState};
 use drivers::net::server::ServerOptions;
 use drivers::pci;
 use drivers::port::X86Ports;
@@ -29,15 +30,25 @@ extern "C" fn rust_entry(kind: u32, eax: u32, ebx: u32, stack_arg: u32) -> ! {
     let mut con = Console::new(ports.clone(), t0);
     con.banner();
     con.calibrate_clock();
-    let _ = stack_arg; // coreboot's table pointer; read once coreboot lands.
 
     let kind = if kind == 1 { EntryKind::Pvh } else { EntryKind::Elf };
+    let entry = EntryState { kind, eax, ebx, stack_arg };
     // SAFETY: called once, with the entry registers, before the heap exists.
-    let boot = match unsafe { memory::read_boot_info(kind, eax, ebx) } {
+    let boot = match unsafe { memory::read_boot_info(entry) } {
         Ok(b) => b,
         Err(e) => boot_failed(&mut con, ports, &e),
     };
-    let opts = options::Options::parse(boot.cmdline.as_str());
+    // The firmware's console port, when it is not COM1, is where its user looks.
+    if let Some(s) = boot.serial.filter(|s| s.io && s.base != u32::from(console::COM1)) {
+        if let Ok(base) = u16::try_from(s.base) {
+            con.log(format_args!("console: moving to the firmware's serial port {base:#x}"));
+            con.use_port(base);
+            con.banner();
+        }
+    }
+    // clove.cfg's words, then the command line's: the command line wins.
+    let options = boot.options();
+    let opts = options::Options::parse(options.as_str());
     fault::set_test_exit(opts.test_exit);
     log_boot(&mut con, &boot);
 
@@ -47,6 +58,7 @@ extern "C" fn rust_entry(kind: u32, eax: u32, ebx: u32, stack_arg: u32) -> ! {
         Ok((start, len)) => con.log(format_args!("heap: {start:#x}+{len:#x} ({} MiB)", len >> 20)),
         Err(e) => boot_failed(&mut con, ports, &e),
     }
+    check_config(&mut con, &boot);
 
     let mut cfg = pci::ConfigSpace::new(ports.clone());
     let devices = pci::enumerate(&mut cfg);
@@ -66,7 +78,7 @@ extern "C" fn rust_entry(kind: u32, eax: u32, ebx: u32, stack_arg: u32) -> ! {
     }
 
     // With a server to connect to, the thin client takes over from here.
-    let remote = ServerOptions::parse(boot.cmdline.as_str());
+    let remote = ServerOptions::parse(options.as_str());
     for e in &remote.errors {
         con.log(format_args!("spice: {e}"));
     }
@@ -129,6 +141,52 @@ fn log_boot(con: &mut Console, boot: &BootInfo) {
     if let Some(note) = boot.framebuffer_note {
         con.log(format_args!("framebuffer: {note}"));
     }
+    if let Some(fb) = &boot.framebuffer {
+        con.log(format_args!(
+            "framebuffer: loader's {}x{}x{} at {:#x}, pitch {}",
+            fb.width, fb.height, fb.bpp, fb.addr, fb.pitch
+        ));
+    }
+    if let Some(addr) = boot.table_addr {
+        con.log(format_args!("coreboot: table at {addr:#x}"));
+    }
+    if let Some(s) = boot.serial {
+        let kind = if s.io { "io" } else { "mmio" };
+        con.log(format_args!("coreboot: serial {kind} {:#x} {} baud", s.base, s.baud));
+    }
+    if let Some(m) = boot.boot_media {
+        con.log(format_args!(
+            "coreboot: boot media {:#x}+{:#x}, CBFS at +{:#x} ({} KiB), FMAP at +{:#x}",
+            m.base,
+            m.size,
+            m.cbfs_offset,
+            m.cbfs_size / 1024,
+            m.fmap_offset
+        ));
+    }
+}
+
+/// Report the configuration file: where it came from, the keys it sets
+/// (never their values: passwords), and its bad lines by number.
+fn check_config(con: &mut Console, boot: &BootInfo) {
+    if let Some(e) = &boot.config_error {
+        con.log(format_args!("config: not used: {e}"));
+    }
+    let Some(cfg) = &boot.config else { return };
+    let mut keys = String::new();
+    for line in clove_cfg::lines(cfg.text.as_str()) {
+        let checked = line.word.map_err(String::from).and_then(|w| clove_cfg::value_error(w).map_or(Ok(w), Err));
+        match checked {
+            Ok(word) => {
+                if !keys.is_empty() {
+                    keys.push(' ');
+                }
+                keys.push_str(word.split('=').next().unwrap_or(word));
+            }
+            Err(why) => con.log(format_args!("config: {} line {}: {why}", cfg.source, line.number)),
+        }
+    }
+    con.log(format_args!("config: {} sets: {keys}", cfg.source));
 }
 
 /// Unbounded recursion for `test-fault=stack`: must end on the guard page.

@@ -49,7 +49,16 @@ pub const DEPS: &[Dep] = &[
     Dep { check: Check::File(BUSYBOX), package: "busybox-static", why: "the Linux guest's userland" },
     Dep { check: Check::File(MODPROBE), package: "kmod", why: "lists kernel modules' dependencies for the guest" },
     Dep { check: Check::Program("cpio"), package: "cpio", why: "cross-checks the guest initramfs writer" },
+    Dep {
+        check: Check::Program(CBFSTOOL),
+        package: "coreboot-utils",
+        why: "puts Clove into coreboot ROMs (`cargo xtask coreboot`) and builds the coreboot test's CBFS",
+    },
 ];
+
+/// coreboot's CBFS tool, by path: Debian installs it in /usr/sbin, which a
+/// user's `PATH` often lacks.
+pub const CBFSTOOL: &str = "/usr/sbin/cbfstool";
 
 /// The Debian kernels the guest can boot.
 pub const KERNEL_GLOB: &str = "/boot/vmlinuz-*-amd64";

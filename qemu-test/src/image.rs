@@ -265,6 +265,14 @@ pub fn from_framebuffer(fb: &drivers::framebuffer::Framebuffer<drivers::framebuf
     img
 }
 
+/// A host framebuffer of `w`x`h` in the payload's XRGB format, zeroed: draw
+/// the expected screen into it, then take it with [`from_framebuffer`].
+pub fn host_framebuffer(w: u32, h: u32) -> drivers::framebuffer::Framebuffer<drivers::framebuffer::VecMemory> {
+    use drivers::framebuffer::{FbInfo, Framebuffer, PixelFormat, VecMemory};
+    let info = FbInfo { base: 0, width: w, height: h, pitch: w * 4, format: PixelFormat::XRGB8888 };
+    Framebuffer::new(info, VecMemory::zeroed((w * h * 4) as usize)).expect("a valid host framebuffer")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,10 +11,12 @@
 #![forbid(unsafe_code)]
 
 pub mod artifacts;
+pub mod coreboot;
 pub mod deps;
 mod error;
 pub mod guest;
 pub mod image;
+pub mod multiboot;
 pub mod netserver;
 pub mod qemu;
 pub mod qmp;

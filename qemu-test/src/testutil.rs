@@ -4,6 +4,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::multiboot;
+
 /// A fresh, empty scratch dir under the system temp dir (short paths keep
 /// unix sockets under the 108-byte limit), removed when dropped.
 pub struct Scratch(PathBuf);
@@ -36,9 +38,6 @@ pub fn scratch_dir(name: &str) -> Scratch {
 /// harness can be tested against a real QEMU.
 pub fn fake_kernel(dir: &Path, text: &str, exit: Option<u32>) -> PathBuf {
     const LOAD: u32 = 0x10_0000;
-    const MAGIC: u32 = 0x1BAD_B002;
-    const FLAGS: u32 = 1 << 16; // addresses in the header (a.out kludge)
-    const HEADER_LEN: u32 = 32;
 
     let mut code: Vec<u8> = Vec::new();
     code.push(0xFC); // cld
@@ -54,26 +53,11 @@ pub fn fake_kernel(dir: &Path, text: &str, exit: Option<u32>) -> PathBuf {
     }
     code.extend([0xFA, 0xF4, 0xEB, 0xFD]); // cli; hlt; jmp hlt
 
-    let msg_addr = LOAD + HEADER_LEN + code.len() as u32;
+    let msg_addr = LOAD + multiboot::HEADER_LEN + code.len() as u32;
     code[msg_fixup..msg_fixup + 4].copy_from_slice(&msg_addr.to_le_bytes());
-    let mut body = code;
-    body.extend(text.as_bytes());
-    body.push(0);
-
-    let total = HEADER_LEN + body.len() as u32;
-    let header = [
-        MAGIC,
-        FLAGS,
-        0u32.wrapping_sub(MAGIC.wrapping_add(FLAGS)),
-        LOAD,         // header_addr
-        LOAD,         // load_addr
-        LOAD + total, // load_end_addr
-        LOAD + total, // bss_end_addr
-        LOAD + HEADER_LEN,
-    ];
-    let mut image: Vec<u8> = header.iter().flat_map(|w| w.to_le_bytes()).collect();
-    image.extend(body);
+    code.extend(text.as_bytes());
+    code.push(0);
     let path = dir.join("fake-kernel.bin");
-    fs::write(&path, image).unwrap();
+    fs::write(&path, multiboot::flat_kernel(LOAD, &code, 0)).unwrap();
     path
 }

@@ -3,21 +3,15 @@
 
 use std::time::Duration;
 
-use drivers::framebuffer::{line_height, FbInfo, FontSize, Framebuffer, PixelFormat, VecMemory};
+use drivers::framebuffer::{line_height, FontSize};
 use drivers::screen::{self, body_line_y, BACKGROUND, ERROR_BACKGROUND, TITLE_Y};
-use qemu_test::image::from_framebuffer;
+use qemu_test::image::{from_framebuffer, host_framebuffer as host_screen};
 use qemu_test::{Display, Image, Qemu, QemuConfig, Variant};
 
 const BOOT: Duration = Duration::from_secs(60);
 
 fn title() -> String {
     format!("Clove {}", env!("CARGO_PKG_VERSION"))
-}
-
-/// A host framebuffer of the given size, cleared to the status background.
-fn host_screen(w: u32, h: u32) -> Framebuffer<VecMemory> {
-    let info = FbInfo { base: 0, width: w, height: h, pitch: w * 4, format: PixelFormat::XRGB8888 };
-    Framebuffer::new(info, VecMemory::zeroed((w * h * 4) as usize)).unwrap()
 }
 
 /// The part after `display: ` in the payload's log.

@@ -8,6 +8,9 @@
 
 use core::fmt;
 
+pub mod cbfs;
+pub mod clove_cfg;
+pub mod coreboot;
 pub mod multiboot1;
 pub mod multiboot2;
 pub mod pvh;
@@ -23,6 +26,10 @@ pub const MAX_REGIONS: usize = 64;
 pub const MAX_CMDLINE: usize = 1024;
 /// Longest loader name we keep; longer ones are cut at a char boundary.
 pub const MAX_LOADER_NAME: usize = 64;
+/// Longest configuration file (`clove.cfg`) we accept, in bytes.
+pub const MAX_CONFIG: usize = 4096;
+/// The configuration words and the command line, joined.
+pub const MAX_OPTIONS: usize = MAX_CONFIG + 1 + MAX_CMDLINE;
 
 /// Read access to physical memory for the parsers.
 pub trait PhysMem {
@@ -37,6 +44,7 @@ pub enum BootProtocol {
     Multiboot1,
     Multiboot2,
     Pvh,
+    Coreboot,
 }
 
 impl BootProtocol {
@@ -45,6 +53,7 @@ impl BootProtocol {
             Self::Multiboot1 => "multiboot1",
             Self::Multiboot2 => "multiboot2",
             Self::Pvh => "pvh",
+            Self::Coreboot => "coreboot",
         }
     }
 }
@@ -58,25 +67,40 @@ pub enum EntryKind {
     Pvh,
 }
 
-/// Pick the protocol from the entry point and EAX.
-pub fn detect(kind: EntryKind, eax: u32) -> Result<BootProtocol, BootError> {
+/// The registers our 32-bit entry saved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntryState {
+    pub kind: EntryKind,
+    pub eax: u32,
+    pub ebx: u32,
+    /// The dword at 4(%esp): coreboot's table pointer (0 when ESP was unusable).
+    pub stack_arg: u32,
+}
+
+/// Pick the protocol from the entry point and EAX. Without a multiboot magic
+/// the only loader left is coreboot, which sets no register we could check:
+/// its table decides (see [`coreboot::parse`]).
+pub fn detect(kind: EntryKind, eax: u32) -> BootProtocol {
     match (kind, eax) {
-        (EntryKind::Pvh, _) => Ok(BootProtocol::Pvh),
-        (EntryKind::Elf, MULTIBOOT1_MAGIC) => Ok(BootProtocol::Multiboot1),
-        (EntryKind::Elf, MULTIBOOT2_MAGIC) => Ok(BootProtocol::Multiboot2),
-        (EntryKind::Elf, other) => Err(BootError::UnknownMagic(other)),
+        (EntryKind::Pvh, _) => BootProtocol::Pvh,
+        (EntryKind::Elf, MULTIBOOT1_MAGIC) => BootProtocol::Multiboot1,
+        (EntryKind::Elf, MULTIBOOT2_MAGIC) => BootProtocol::Multiboot2,
+        (EntryKind::Elf, _) => BootProtocol::Coreboot,
     }
 }
 
-/// Parse the loader's structure at `info_addr` for `protocol`.
-pub fn parse(mem: &impl PhysMem, protocol: BootProtocol, info_addr: u64) -> Result<BootInfo, BootError> {
-    if info_addr == 0 {
+/// Parse the loader's structures for the protocol the entry registers show.
+pub fn parse(mem: &impl PhysMem, entry: EntryState) -> Result<BootInfo, BootError> {
+    let protocol = detect(entry.kind, entry.eax);
+    let info_addr = u64::from(entry.ebx);
+    if protocol != BootProtocol::Coreboot && info_addr == 0 {
         return Err(BootError::Null("boot information pointer"));
     }
     match protocol {
         BootProtocol::Multiboot1 => multiboot1::parse(mem, info_addr),
         BootProtocol::Multiboot2 => multiboot2::parse(mem, info_addr),
         BootProtocol::Pvh => pvh::parse(mem, info_addr),
+        BootProtocol::Coreboot => coreboot::parse(mem, entry.eax, entry.stack_arg),
     }
 }
 
@@ -216,6 +240,16 @@ impl<const N: usize> InlineStr<N> {
         Self::from_str_exact(&s[..end]).unwrap_or_default()
     }
 
+    /// Append `s`, cut at the last char boundary that fits.
+    pub fn push_truncated(&mut self, s: &str) {
+        let mut end = s.len().min(N - self.len);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.buf[self.len..self.len + end].copy_from_slice(&s.as_bytes()[..end]);
+        self.len += end;
+    }
+
     pub fn as_str(&self) -> &str {
         // Only whole UTF-8 strings are ever stored.
         core::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
@@ -242,6 +276,35 @@ pub struct LoaderFramebuffer {
     pub blue: (u8, u8),
 }
 
+/// The serial port the firmware used for its console.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoaderSerial {
+    /// An I/O port base, or else a memory-mapped UART's address.
+    pub io: bool,
+    pub base: u32,
+    pub baud: u32,
+}
+
+/// Where coreboot's boot media (the flash) and its CBFS are. On x86 the
+/// whole flash is memory-mapped just below 4 GiB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BootMedia {
+    /// Physical address of the flash's first byte.
+    pub base: u64,
+    pub size: u64,
+    pub fmap_offset: u64,
+    pub cbfs_offset: u64,
+    pub cbfs_size: u64,
+}
+
+/// A configuration file the loader handed over, as text.
+#[derive(Clone, Debug)]
+pub struct ConfigFile {
+    /// Where it came from, for messages: e.g. `CBFS clove.cfg`.
+    pub source: &'static str,
+    pub text: InlineStr<MAX_CONFIG>,
+}
+
 /// Everything Clove needs from its loader.
 #[derive(Clone, Debug)]
 pub struct BootInfo {
@@ -254,6 +317,13 @@ pub struct BootInfo {
     pub rsdp: Option<u64>,
     /// A framebuffer record that was present but unusable, and why.
     pub framebuffer_note: Option<&'static str>,
+    /// The coreboot table that was used (after any FORWARD).
+    pub table_addr: Option<u64>,
+    pub serial: Option<LoaderSerial>,
+    pub boot_media: Option<BootMedia>,
+    pub config: Option<ConfigFile>,
+    /// Why a configuration file could not be read (boot goes on without it).
+    pub config_error: Option<BootError>,
 }
 
 impl BootInfo {
@@ -266,7 +336,27 @@ impl BootInfo {
             framebuffer: None,
             rsdp: None,
             framebuffer_note: None,
+            table_addr: None,
+            serial: None,
+            boot_media: None,
+            config: None,
+            config_error: None,
         }
+    }
+
+    /// The option words in force: the configuration file's good lines, then
+    /// the command line, so that the command line wins (every option parser
+    /// lets the last valid word of a key win).
+    pub fn options(&self) -> InlineStr<MAX_OPTIONS> {
+        let mut out = InlineStr::default();
+        for line in self.config.iter().flat_map(|c| clove_cfg::lines(c.text.as_str())) {
+            if let Ok(word) = line.word {
+                out.push_truncated(word);
+                out.push_truncated(" ");
+            }
+        }
+        out.push_truncated(self.cmdline.as_str());
+        out
     }
 }
 
@@ -299,11 +389,19 @@ pub(crate) fn u64_at(b: &[u8], off: usize) -> u64 {
     u64::from(u32_at(b, off)) | (u64::from(u32_at(b, off + 4)) << 32)
 }
 
+pub(crate) fn be32_at(b: &[u8], off: usize) -> u32 {
+    u32::from_be_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
+}
+
 /// Why the boot information could not be used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BootError {
-    /// EAX held no magic we know at the ELF entry.
-    UnknownMagic(u32),
+    /// EAX held no multiboot magic at the ELF entry, and no coreboot table
+    /// was found either.
+    UnknownProtocol {
+        eax: u32,
+        stack_arg: u32,
+    },
     Null(&'static str),
     /// A structure lies outside the memory we can read.
     Unreadable {
@@ -314,6 +412,10 @@ pub enum BootError {
     BadMagic {
         what: &'static str,
         found: u32,
+    },
+    BadChecksum {
+        what: &'static str,
+        addr: u64,
     },
     Malformed {
         what: &'static str,
@@ -331,15 +433,18 @@ pub enum BootError {
 impl fmt::Display for BootError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::UnknownMagic(m) => write!(
+            Self::UnknownProtocol { eax, stack_arg } => write!(
                 f,
-                "unknown boot protocol: EAX={m:#010x} (expected multiboot1 {MULTIBOOT1_MAGIC:#010x} or multiboot2 {MULTIBOOT2_MAGIC:#010x})"
+                "unknown boot protocol: EAX={eax:#010x} (expected multiboot1 {MULTIBOOT1_MAGIC:#010x} or multiboot2 \
+                 {MULTIBOOT2_MAGIC:#010x}) and no coreboot table (stack argument {stack_arg:#x}, no LBIO in \
+                 0x0-0x1000 or 0xf0000-0x100000)"
             ),
             Self::Null(what) => write!(f, "{what} is a null pointer"),
             Self::Unreadable { what, addr, len } => {
                 write!(f, "{what} at {addr:#x} ({len} bytes) lies outside readable memory")
             }
             Self::BadMagic { what, found } => write!(f, "{what} has bad magic {found:#010x}"),
+            Self::BadChecksum { what, addr } => write!(f, "{what} at {addr:#x} has a bad checksum"),
             Self::Malformed { what, detail } => write!(f, "{what} is malformed: {detail}"),
             Self::NotUtf8(what) => write!(f, "{what} is not UTF-8"),
             Self::TooLong { what, max } => write!(f, "{what} is longer than {max} bytes"),
@@ -384,13 +489,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn detect_names_the_unknown_magic() {
-        assert_eq!(detect(EntryKind::Elf, MULTIBOOT1_MAGIC), Ok(BootProtocol::Multiboot1));
-        assert_eq!(detect(EntryKind::Elf, MULTIBOOT2_MAGIC), Ok(BootProtocol::Multiboot2));
-        assert_eq!(detect(EntryKind::Pvh, 0), Ok(BootProtocol::Pvh));
-        let e = detect(EntryKind::Elf, 0x1234_5678).unwrap_err();
-        assert_eq!(e, BootError::UnknownMagic(0x1234_5678));
-        assert!(alloc::format!("{e}").contains("EAX=0x12345678"));
+    fn detect_falls_back_to_coreboot() {
+        assert_eq!(detect(EntryKind::Elf, MULTIBOOT1_MAGIC), BootProtocol::Multiboot1);
+        assert_eq!(detect(EntryKind::Elf, MULTIBOOT2_MAGIC), BootProtocol::Multiboot2);
+        assert_eq!(detect(EntryKind::Pvh, MULTIBOOT1_MAGIC), BootProtocol::Pvh);
+        assert_eq!(detect(EntryKind::Elf, 0x1234_5678), BootProtocol::Coreboot);
+    }
+
+    #[test]
+    fn no_magic_and_no_table_names_both() {
+        let entry = EntryState { kind: EntryKind::Elf, eax: 0x1234_5678, ebx: 0, stack_arg: 0x9000 };
+        let e = parse(&fake::FakeMem::default(), entry).unwrap_err();
+        assert_eq!(e, BootError::UnknownProtocol { eax: 0x1234_5678, stack_arg: 0x9000 });
+        let text = alloc::format!("{e}");
+        assert!(text.contains("EAX=0x12345678") && text.contains("stack argument 0x9000"), "{text}");
+        let mb1 = EntryState { eax: MULTIBOOT1_MAGIC, ..entry };
+        assert_eq!(parse(&fake::FakeMem::default(), mb1).unwrap_err(), BootError::Null("boot information pointer"));
+    }
+
+    #[test]
+    fn options_put_the_config_before_the_command_line() {
+        let mut bi = BootInfo::new(BootProtocol::Coreboot);
+        bi.cmdline = InlineStr::from_bytes(b"mode=800x600 test-exit", "c").unwrap();
+        assert_eq!(bi.options().as_str(), "mode=800x600 test-exit");
+        let text = "# clove.cfg\nserver=spice://10.0.2.2:5930\n\nmode=1024x768  # default\nbad line here\n";
+        bi.config =
+            Some(ConfigFile { source: "CBFS clove.cfg", text: InlineStr::from_bytes(text.as_bytes(), "t").unwrap() });
+        assert_eq!(bi.options().as_str(), "server=spice://10.0.2.2:5930 mode=1024x768 mode=800x600 test-exit");
+    }
+
+    #[test]
+    fn inline_str_appends_within_capacity() {
+        let mut s = InlineStr::<6>::default();
+        s.push_truncated("ab");
+        s.push_truncated("c\u{e9}d");
+        assert_eq!(s.as_str(), "abc\u{e9}d");
+        s.push_truncated("xyz");
+        assert_eq!(s.as_str(), "abc\u{e9}d");
     }
 
     #[test]

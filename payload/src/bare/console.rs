@@ -23,6 +23,12 @@ impl Console {
         Self { uart, ports, clock: None, t0 }
     }
 
+    /// Move the log to the UART at I/O port `base` (the firmware's console).
+    pub fn use_port(&mut self, base: u16) {
+        self.uart = Uart16550::new(self.ports.clone(), base);
+        let _ = self.uart.init(115_200);
+    }
+
     pub fn banner(&mut self) {
         let _ = writeln!(self.uart, "Clove {}", super::VERSION);
     }

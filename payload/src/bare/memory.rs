@@ -3,7 +3,7 @@
 
 use super::cpu;
 use super::entry::layout;
-use drivers::boot::{self, BootError, BootInfo, EntryKind, MemoryMap, PhysMem};
+use drivers::boot::{self, BootError, BootInfo, EntryState, MemoryMap, PhysMem};
 use linked_list_allocator::LockedHeap;
 
 /// The entry code identity-maps this much; nothing above it is reachable.
@@ -28,14 +28,14 @@ impl PhysMem for IdentityMapped {
     }
 }
 
-/// Parse the loader's boot information into a plain [`BootInfo`].
+/// Parse the loader's boot information into a plain [`BootInfo`] (for
+/// coreboot, with `clove.cfg` from the memory-mapped flash).
 ///
 /// # Safety
 /// Call once, with the registers the entry code saved, before the heap is
 /// set up (the heap may lie over the loader's structures).
-pub unsafe fn read_boot_info(kind: EntryKind, eax: u32, ebx: u32) -> Result<BootInfo, BootError> {
-    let protocol = boot::detect(kind, eax)?;
-    boot::parse(&IdentityMapped, protocol, u64::from(ebx))
+pub unsafe fn read_boot_info(entry: EntryState) -> Result<BootInfo, BootError> {
+    boot::parse(&IdentityMapped, entry)
 }
 
 /// Unmap the page below the boot stack, so an overflow faults (and the

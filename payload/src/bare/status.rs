@@ -46,6 +46,9 @@ pub fn lines(boot: &BootInfo, display: &str, devices: &[PciDevice], network: &st
         boot.memory.available().count()
     ));
     v.push(format!("Display: {display}"));
+    if let Some(c) = &boot.config {
+        v.push(format!("Config: {}", c.source));
+    }
     v.push(format!("PCI devices: {}", devices.len()));
     for d in devices {
         v.push(format!("  {d}"));
