@@ -127,7 +127,7 @@ fn log_boot(con: &mut Console, boot: &BootInfo) {
     con.log(format_args!(
         "boot: {} cmdline=\"{}\" loader=\"{}\"",
         boot.protocol.name(),
-        boot.cmdline.as_str(),
+        drivers::net::server::MaskPasswords(boot.cmdline.as_str()),
         boot.loader_name.as_str()
     ));
     for r in boot.memory.regions() {

@@ -39,7 +39,7 @@ pub fn lines(boot: &BootInfo, display: &str, devices: &[PciDevice], network: &st
     } else {
         format!("Boot: {} ({loader})", boot.protocol.name())
     });
-    v.push(format!("Command line: {}", boot.cmdline.as_str()));
+    v.push(format!("Command line: {}", drivers::net::server::MaskPasswords(boot.cmdline.as_str())));
     v.push(format!(
         "Memory: {} MiB available in {} regions",
         boot.memory.total_available() >> 20,
