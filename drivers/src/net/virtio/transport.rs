@@ -97,7 +97,7 @@ impl<P: PortIo> Transport for Legacy<P> {
         // The device derives avail and used from the descriptor table's page
         // and its own queue size (the caller laid them out that way).
         let pfn = desc / super::queue::LEGACY_ALIGN as u64;
-        if desc % super::queue::LEGACY_ALIGN as u64 != 0 || pfn == 0 || pfn > u64::from(u32::MAX) {
+        if !desc.is_multiple_of(super::queue::LEGACY_ALIGN as u64) || pfn == 0 || pfn > u64::from(u32::MAX) {
             return Err(SetupError::BadLegacyAddress(desc));
         }
         self.ports.write32(self.base + legacy::QUEUE_PFN, pfn as u32);
