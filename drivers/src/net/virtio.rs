@@ -219,6 +219,7 @@ impl<T: Transport, D: Dma> VirtioNet<T, D> {
         if !dma.phys().is_multiple_of(DMA_ALIGN as u64) {
             return Err(VirtioError::DmaMisaligned { phys: dma.phys() });
         }
+        // Sized by `setup_queue` once the device says how large a queue may be.
         let queue = |index, rings, bufs| Queue { q: Virtq::new(1), index, layout: Layout::new(1), rings, bufs };
         let mut nic = VirtioNet {
             transport,
