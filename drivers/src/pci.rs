@@ -404,7 +404,9 @@ pub static KNOWN_DEVICES: &[(u16, u16, &str)] = &[
     (0x8086, 0x1026, "Intel 82545GM (e1000)"),
     (0x8086, 0x1010, "Intel 82546EB (e1000)"),
     (0x8086, 0x10d3, "Intel 82574L (e1000e)"),
-    (0x1af4, 0x1000, "virtio-net (legacy)"),
+    // QEMU's virtio-net-pci is transitional (legacy BAR0 plus modern
+    // capabilities) unless disable-modern=on or disable-legacy=on.
+    (0x1af4, 0x1000, "virtio-net (transitional)"),
     (0x1af4, 0x1041, "virtio-net (modern)"),
     (0x10ec, 0x8139, "Realtek RTL8139"),
     (0x1b36, 0x000d, "QEMU XHCI"),
@@ -840,6 +842,7 @@ mod tests {
 
         assert_eq!(device_name(0x1b36, 0x0100), Some("Red Hat QXL"));
         assert_eq!(device_name(0x8086, 0x100f), Some("Intel 82545EM (e1000)"));
+        assert_eq!(device_name(0x1af4, 0x1000), Some("virtio-net (transitional)"));
         assert_eq!(device_name(0xdead, 0xbeef), None);
         assert_eq!(class_name(0x01, 0x06), "SATA controller");
         assert_eq!(class_name(0x03, 0x80), "Display controller");

@@ -52,6 +52,16 @@ fn dhcp_lease_on_82545em() {
 }
 
 #[test]
+fn dhcp_lease_on_virtio_net_modern() {
+    check_lease("virtio-net-pci", "virtio-net (modern)");
+}
+
+#[test]
+fn dhcp_lease_on_virtio_net_legacy() {
+    check_lease("virtio-net-pci,disable-modern=on", "virtio-net (legacy)");
+}
+
+#[test]
 fn no_nic_is_reported() {
     let qemu = Qemu::start(QemuConfig::payload(Variant::Multiboot).unwrap().append("test-exit")).unwrap();
     qemu.wait_for_line("net: no supported NIC", LEASE).unwrap();
@@ -93,6 +103,16 @@ fn tcp_transfer_both_ways_on_e1000() {
 #[test]
 fn tcp_transfer_both_ways_on_e1000e() {
     transfer("e1000e", TRANSFER);
+}
+
+#[test]
+fn tcp_transfer_both_ways_on_virtio_net_modern() {
+    transfer("virtio-net-pci", TRANSFER);
+}
+
+#[test]
+fn tcp_transfer_both_ways_on_virtio_net_legacy() {
+    transfer("virtio-net-pci,disable-modern=on", TRANSFER);
 }
 
 #[test]

@@ -8,7 +8,8 @@ use qemu_test::{Qemu, QemuConfig};
 
 use crate::util::{Error, Result};
 
-const MODELS: [&str; 2] = ["e1000", "e1000e"];
+/// QEMU `-device` models, with their options.
+const MODELS: [&str; 4] = ["e1000", "e1000e", "virtio-net-pci", "virtio-net-pci,disable-modern=on"];
 const RUNS: usize = 3;
 const BYTES: u64 = 64 << 20;
 const TIMEOUT: Duration = Duration::from_secs(300);
@@ -58,15 +59,27 @@ fn mbit_per_s(bytes: u64, ms: u64) -> f64 {
     bytes as f64 * 8.0 / (ms.max(1) as f64 * 1000.0)
 }
 
-pub fn run(kernel: &std::path::Path) -> Result<()> {
+/// The models to run: all, or those named by `--nic MODEL` (repeatable).
+pub fn select(args: &[String]) -> Result<Vec<&'static str>> {
+    let usage = || Error::Usage(format!("bench net [--nic MODEL]..., MODEL one of: {}", MODELS.join(" ")));
+    let mut picked = Vec::new();
+    let mut args = args.iter();
+    while let Some(a) = args.next() {
+        let want = args.next().filter(|_| a == "--nic").ok_or_else(usage)?;
+        picked.push(MODELS.into_iter().find(|m| m == want).ok_or_else(usage)?);
+    }
+    Ok(if picked.is_empty() { MODELS.to_vec() } else { picked })
+}
+
+pub fn run(kernel: &std::path::Path, models: &[&str]) -> Result<()> {
     let started = Instant::now();
     let mut rows = Vec::new();
-    for model in MODELS {
+    for &model in models {
         let mut runs = Vec::new();
         for i in 1..=RUNS {
             let r = one(kernel, model)?;
             println!(
-                "{model:<7} run {i}: lease at {:>5} ms since boot ({:>6.1} ms from spawn), 64 MiB in {:>6} ms ({:.1} Mbit/s)",
+                "{model} run {i}: lease at {:>5} ms since boot ({:>6.1} ms from spawn), 64 MiB in {:>6} ms ({:.1} Mbit/s)",
                 r.lease_ms,
                 r.spawn_to_lease.as_secs_f64() * 1000.0,
                 r.rx_ms,
@@ -77,13 +90,13 @@ pub fn run(kernel: &std::path::Path) -> Result<()> {
         rows.push((model, runs));
     }
     println!("\nTCP receive of {} MiB from 127.0.0.1 over -netdev user, {RUNS} runs each, TCG (medians)", BYTES >> 20);
-    println!("{:<8}{:>18}{:>20}{:>14}{:>12}", "NIC", "boot->lease", "spawn->lease", "64 MiB rx", "Mbit/s");
+    println!("{:<34}{:>14}{:>16}{:>12}{:>10}", "NIC", "boot->lease", "spawn->lease", "64 MiB rx", "Mbit/s");
     for (model, runs) in rows {
         let lease = median(runs.iter().map(|r| r.lease_ms as f64).collect());
         let spawn = median(runs.iter().map(|r| r.spawn_to_lease.as_secs_f64() * 1000.0).collect());
         let rx = median(runs.iter().map(|r| r.rx_ms as f64).collect());
         let rate = median(runs.iter().map(|r| mbit_per_s(BYTES, r.rx_ms)).collect());
-        println!("{model:<8}{lease:>15.0} ms{spawn:>17.1} ms{rx:>11.0} ms{rate:>12.1}");
+        println!("{model:<34}{lease:>11.0} ms{spawn:>13.1} ms{rx:>9.0} ms{rate:>10.1}");
     }
     println!("({:.0} s in all)", started.elapsed().as_secs_f64());
     Ok(())
@@ -98,5 +111,19 @@ mod tests {
         assert_eq!(mbit_per_s(64 << 20, 4000), 134.217728);
         assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+
+    #[test]
+    fn nic_selection() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(select(&[]).unwrap(), MODELS);
+        assert_eq!(select(&args(&["--nic", "virtio-net-pci"])).unwrap(), ["virtio-net-pci"]);
+        assert_eq!(
+            select(&args(&["--nic", "e1000e", "--nic", "virtio-net-pci,disable-modern=on"])).unwrap(),
+            ["e1000e", "virtio-net-pci,disable-modern=on"]
+        );
+        assert!(select(&args(&["--nic", "rtl9999"])).is_err());
+        assert!(select(&args(&["--nic"])).is_err());
+        assert!(select(&args(&["e1000"])).is_err());
     }
 }

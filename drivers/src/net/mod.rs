@@ -1,6 +1,6 @@
 //! Networking: a small polling NIC contract ([`Nic`]), DMA memory behind a
 //! trait ([`dma::Dma`]), descriptor-ring arithmetic ([`ring::Ring`]), the
-//! drivers that implement it ([`e1000`]) and the adapter that lets smoltcp
+//! drivers that implement it ([`e1000`], [`virtio`]) and the adapter that lets smoltcp
 //! drive any of them ([`phy::NicDevice`]).
 //!
 //! The contract follows iPXE's: open (the driver's constructor), transmit,
@@ -16,6 +16,7 @@ pub mod nettest;
 pub mod phy;
 pub mod ring;
 pub mod server;
+pub mod virtio;
 
 use core::fmt;
 
@@ -106,6 +107,11 @@ impl fmt::Display for NicError {
 /// dropping it closes (resets) it.
 pub trait Nic {
     fn mac(&self) -> MacAddr;
+    /// A more precise model name than the PCI ID table's, when the driver
+    /// learns one at open (which virtio transport it uses).
+    fn variant(&self) -> Option<&'static str> {
+        None
+    }
     /// The link state as the hardware reports it now.
     fn link_up(&mut self) -> bool;
     /// Whether [`Nic::transmit`] would find a free descriptor.
@@ -127,6 +133,9 @@ pub trait Nic {
 impl<N: Nic + ?Sized> Nic for alloc::boxed::Box<N> {
     fn mac(&self) -> MacAddr {
         (**self).mac()
+    }
+    fn variant(&self) -> Option<&'static str> {
+        (**self).variant()
     }
     fn link_up(&mut self) -> bool {
         (**self).link_up()

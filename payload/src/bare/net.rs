@@ -22,7 +22,7 @@ use drivers::net::smoltcp::time::{Duration, Instant};
 use drivers::net::smoltcp::wire::{
     DnsQueryType, EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr,
 };
-use drivers::net::{e1000, Nic};
+use drivers::net::{e1000, virtio, Nic};
 use drivers::pci::{self, Bar, ConfigSpace, PciDevice};
 use drivers::port::X86Ports;
 use drivers::timer::Clock;
@@ -91,14 +91,19 @@ impl Drop for HeapDma {
 #[derive(Clone, Copy)]
 enum Driver {
     E1000(e1000::Family),
+    Virtio,
 }
 
 /// The first device any driver's ID table claims.
 fn bind(devices: &[PciDevice]) -> Option<(&PciDevice, &'static str, Driver)> {
-    devices.iter().find_map(|d| pci::find(e1000::PCI_IDS, d).map(|e| (d, e.name, Driver::E1000(e.driver))))
+    devices.iter().find_map(|d| {
+        pci::find(e1000::PCI_IDS, d)
+            .map(|e| (d, e.name, Driver::E1000(e.driver)))
+            .or_else(|| pci::find(virtio::PCI_IDS, d).map(|e| (d, e.name, Driver::Virtio)))
+    })
 }
 
-fn open_nic(dev: &PciDevice, driver: Driver) -> Result<Box<dyn Nic>, String> {
+fn open_nic(dev: &PciDevice, driver: Driver, cfg: &mut ConfigSpace<X86Ports>) -> Result<Box<dyn Nic>, String> {
     match driver {
         Driver::E1000(family) => {
             let (base, size) = match dev.bars[0] {
@@ -112,7 +117,39 @@ fn open_nic(dev: &PciDevice, driver: Driver) -> Result<Box<dyn Nic>, String> {
             let nic = e1000::E1000::open(regs, dma, family).map_err(|e| format!("{e}"))?;
             Ok(Box::new(nic))
         }
+        Driver::Virtio => {
+            let dma = HeapDma::new(virtio::DMA_LEN, virtio::DMA_ALIGN).ok_or("no memory for DMA rings")?;
+            // Modern when the device describes its structures, else legacy.
+            let Some(caps) = virtio::modern_caps(cfg, dev.addr) else {
+                return open_virtio(virtio::Legacy::new(cfg.ports().clone(), legacy_port(dev)?), dma);
+            };
+            let window = |w: virtio::Window| match w.phys(&dev.bars) {
+                // SAFETY: the window lies inside one of this device's memory
+                // BARs (checked by `phys`), below the identity map's end, the
+                // three windows don't overlap, and only this driver touches them.
+                Some(base) if base + u64::from(w.len) <= MAPPED_LIMIT => unsafe {
+                    Ok(MmioRegion::new(base as usize, w.len as usize))
+                },
+                _ => Err(format!("virtio window {w:?} is not in a usable memory BAR below 4 GiB")),
+            };
+            let (common, notify, device) = (window(caps.common)?, window(caps.notify)?, window(caps.device)?);
+            let t = virtio::Modern::new(common, notify, caps.notify_multiplier, device)
+                .map_err(|e| format!("virtio {} window of {} bytes is too small", e.which, e.len))?;
+            open_virtio(t, dma)
+        }
     }
+}
+
+/// The legacy interface's I/O BAR0.
+fn legacy_port(dev: &PciDevice) -> Result<u16, String> {
+    match dev.bars[0] {
+        Some(Bar::Io { port, size }) if size >= virtio::transport::legacy::BAR_LEN => Ok(port),
+        other => Err(format!("BAR0 is not the virtio legacy I/O window ({other:?})")),
+    }
+}
+
+fn open_virtio<T: virtio::Transport + 'static>(t: T, dma: HeapDma) -> Result<Box<dyn Nic>, String> {
+    Ok(Box::new(virtio::VirtioNet::open(t, dma).map_err(|e| format!("{e}"))?))
 }
 
 /// An address, however we got it.
@@ -182,7 +219,7 @@ pub fn open(
         return None;
     };
     cfg.enable_bus_master(dev.addr);
-    let mut nic = match open_nic(dev, driver) {
+    let mut nic = match open_nic(dev, driver, cfg) {
         Ok(n) => n,
         Err(e) => {
             con.log(format_args!("net: {model} at {}: {e}", dev.addr));
@@ -191,7 +228,7 @@ pub fn open(
     };
     let mac = nic.mac();
     let link = if nic.link_up() { "up" } else { "down" };
-    let name = format!("{model} {} mac {mac}", dev.addr);
+    let name = format!("{} {} mac {mac}", nic.variant().unwrap_or(model), dev.addr);
     con.log(format_args!("net: {name} link {link}"));
 
     let clock = con.clock().unwrap_or_else(|| {
