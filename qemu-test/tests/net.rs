@@ -52,6 +52,11 @@ fn dhcp_lease_on_82545em() {
 }
 
 #[test]
+fn dhcp_lease_on_rtl8139() {
+    check_lease("rtl8139", "Realtek RTL8139");
+}
+
+#[test]
 fn no_nic_is_reported() {
     let qemu = Qemu::start(QemuConfig::payload(Variant::Multiboot).unwrap().append("test-exit")).unwrap();
     qemu.wait_for_line("net: no supported NIC", LEASE).unwrap();
@@ -93,6 +98,11 @@ fn tcp_transfer_both_ways_on_e1000() {
 #[test]
 fn tcp_transfer_both_ways_on_e1000e() {
     transfer("e1000e", TRANSFER);
+}
+
+#[test]
+fn tcp_transfer_both_ways_on_rtl8139() {
+    transfer("rtl8139", TRANSFER);
 }
 
 #[test]

@@ -22,7 +22,7 @@ use drivers::net::smoltcp::time::{Duration, Instant};
 use drivers::net::smoltcp::wire::{
     DnsQueryType, EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr,
 };
-use drivers::net::{e1000, Nic};
+use drivers::net::{e1000, rtl8139, Nic};
 use drivers::pci::{self, Bar, ConfigSpace, PciDevice};
 use drivers::port::X86Ports;
 use drivers::timer::Clock;
@@ -91,11 +91,16 @@ impl Drop for HeapDma {
 #[derive(Clone, Copy)]
 enum Driver {
     E1000(e1000::Family),
+    Rtl8139,
 }
 
 /// The first device any driver's ID table claims.
 fn bind(devices: &[PciDevice]) -> Option<(&PciDevice, &'static str, Driver)> {
-    devices.iter().find_map(|d| pci::find(e1000::PCI_IDS, d).map(|e| (d, e.name, Driver::E1000(e.driver))))
+    devices.iter().find_map(|d| {
+        pci::find(e1000::PCI_IDS, d)
+            .map(|e| (d, e.name, Driver::E1000(e.driver)))
+            .or_else(|| pci::find(rtl8139::PCI_IDS, d).map(|e| (d, e.name, Driver::Rtl8139)))
+    })
 }
 
 fn open_nic(dev: &PciDevice, driver: Driver) -> Result<Box<dyn Nic>, String> {
@@ -110,6 +115,17 @@ fn open_nic(dev: &PciDevice, driver: Driver) -> Result<Box<dyn Nic>, String> {
             let regs = unsafe { MmioRegion::new(base as usize, size as usize) };
             let dma = HeapDma::new(e1000::DMA_LEN, e1000::DMA_ALIGN).ok_or("no memory for DMA rings")?;
             let nic = e1000::E1000::open(regs, dma, family).map_err(|e| format!("{e}"))?;
+            Ok(Box::new(nic))
+        }
+        Driver::Rtl8139 => {
+            let Some(Bar::Io { port, size }) = dev.bars[0] else {
+                return Err(format!("BAR0 is not an I/O BAR ({:?})", dev.bars[0]));
+            };
+            // SAFETY: we run at ring 0 and this driver owns the device
+            // whose I/O window it is given.
+            let ports = unsafe { X86Ports::new() };
+            let dma = HeapDma::new(rtl8139::DMA_LEN, rtl8139::DMA_ALIGN).ok_or("no memory for DMA rings")?;
+            let nic = rtl8139::Rtl8139::open(ports, port, size, dma).map_err(|e| format!("{e}"))?;
             Ok(Box::new(nic))
         }
     }
