@@ -21,10 +21,11 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 pub fn cmd(args: &[String]) -> Result<()> {
     match args {
         [what] if what == "boot" => boot(),
-        [what] if what == "net" => {
+        [what, rest @ ..] if what == "net" => {
+            let models = net::models(rest)?;
             deps::ensure()?;
             let kernel = payload::build(&[Variant::Multiboot])?.remove(0);
-            net::run(&kernel)
+            net::run(&kernel, &models)
         }
         [what] if what == "decode" => decode(),
         [what, rest @ ..] if what == "snapshot" => {

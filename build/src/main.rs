@@ -49,7 +49,8 @@ commands:
                           write it as a PNG (also target/release/clove-snapshot)
   test                    the full gate: fmt, clippy, bare builds, all tests
   bench boot              time 10 boots (spawn to banner, spawn to exit)
-  bench net               DHCP lease time and 64 MiB TCP receive rate, e1000 and e1000e
+  bench net [--nic MODEL] DHCP lease time and 64 MiB TCP receive rate per NIC (e1000,
+                          e1000e, rtl8139), or only MODEL
   bench decode            decoder MB/s on ../shared/vectors beside spice-gtk's C speed
   bench e2e [--compression C]
                           Clove's QEMU spawn to its first remote frame (median of 10, TCG,

@@ -1,5 +1,6 @@
-//! `cargo xtask bench net`: boot-to-lease time and TCP receive throughput
-//! (64 MiB from a server on the host's loopback) per NIC model, under TCG.
+//! `cargo xtask bench net [--nic MODEL]`: boot-to-lease time and TCP
+//! receive throughput (64 MiB from a server on the host's loopback) per NIC
+//! model, under TCG.
 
 use std::time::{Duration, Instant};
 
@@ -8,7 +9,8 @@ use qemu_test::{Qemu, QemuConfig};
 
 use crate::util::{Error, Result};
 
-const MODELS: [&str; 2] = ["e1000", "e1000e"];
+/// QEMU `-device` models with a driver, benched in this order.
+const MODELS: [&str; 3] = ["e1000", "e1000e", "rtl8139"];
 const RUNS: usize = 3;
 const BYTES: u64 = 64 << 20;
 const TIMEOUT: Duration = Duration::from_secs(300);
@@ -19,6 +21,18 @@ struct Run {
     /// Host clock: QEMU spawn → lease line seen.
     spawn_to_lease: Duration,
     rx_ms: u64,
+}
+
+/// The models to bench: all of them, or the one `--nic MODEL` names.
+pub fn models(args: &[String]) -> Result<Vec<&'static str>> {
+    match args {
+        [] => Ok(MODELS.to_vec()),
+        [flag, m] if flag == "--nic" => match MODELS.iter().find(|&&known| known == m) {
+            Some(&known) => Ok(vec![known]),
+            None => Err(Error::Usage(format!("bench net: unknown NIC {m:?} (one of {})", MODELS.join(", ")))),
+        },
+        _ => Err(Error::Usage("bench net [--nic MODEL]".into())),
+    }
 }
 
 fn one(kernel: &std::path::Path, model: &str) -> Result<Run> {
@@ -58,10 +72,10 @@ fn mbit_per_s(bytes: u64, ms: u64) -> f64 {
     bytes as f64 * 8.0 / (ms.max(1) as f64 * 1000.0)
 }
 
-pub fn run(kernel: &std::path::Path) -> Result<()> {
+pub fn run(kernel: &std::path::Path, models: &[&str]) -> Result<()> {
     let started = Instant::now();
     let mut rows = Vec::new();
-    for model in MODELS {
+    for &model in models {
         let mut runs = Vec::new();
         for i in 1..=RUNS {
             let r = one(kernel, model)?;
@@ -92,6 +106,15 @@ pub fn run(kernel: &std::path::Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nic_filter() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(models(&[]).unwrap(), MODELS);
+        assert_eq!(models(&args(&["--nic", "rtl8139"])).unwrap(), ["rtl8139"]);
+        assert!(models(&args(&["--nic", "ne2k_pci"])).unwrap_err().to_string().contains("unknown NIC"));
+        assert!(models(&args(&["--nic"])).is_err());
+    }
 
     #[test]
     fn rates_and_medians() {
