@@ -55,7 +55,8 @@ commands:
                           write it as a PNG (also target/release/clove-snapshot)
   test                    the full gate: fmt, clippy, bare builds, all tests
   bench boot              time 10 boots (spawn to banner, spawn to exit)
-  bench net [--nic M]     DHCP lease time and 64 MiB TCP receive rate, e1000, e1000e and virtio-net (both transports)
+  bench net [--nic M]...  DHCP lease time and 64 MiB TCP receive rate per NIC (e1000, e1000e,
+                          virtio-net modern and legacy, rtl8139), or only the --nic ones
   bench decode            decoder MB/s on ../shared/vectors beside spice-gtk's C speed
   bench e2e [--compression C]
                           Clove's QEMU spawn to its first remote frame (median of 10, TCG,

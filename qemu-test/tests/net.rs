@@ -62,6 +62,11 @@ fn dhcp_lease_on_virtio_net_legacy() {
 }
 
 #[test]
+fn dhcp_lease_on_rtl8139() {
+    check_lease("rtl8139", "Realtek RTL8139");
+}
+
+#[test]
 fn no_nic_is_reported() {
     let qemu = Qemu::start(QemuConfig::payload(Variant::Multiboot).unwrap().append("test-exit")).unwrap();
     qemu.wait_for_line("net: no supported NIC", LEASE).unwrap();
@@ -113,6 +118,11 @@ fn tcp_transfer_both_ways_on_virtio_net_modern() {
 #[test]
 fn tcp_transfer_both_ways_on_virtio_net_legacy() {
     transfer("virtio-net-pci,disable-modern=on", TRANSFER);
+}
+
+#[test]
+fn tcp_transfer_both_ways_on_rtl8139() {
+    transfer("rtl8139", TRANSFER);
 }
 
 #[test]

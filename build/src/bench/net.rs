@@ -1,5 +1,6 @@
-//! `cargo xtask bench net`: boot-to-lease time and TCP receive throughput
-//! (64 MiB from a server on the host's loopback) per NIC model, under TCG.
+//! `cargo xtask bench net [--nic MODEL]...`: boot-to-lease time and TCP
+//! receive throughput (64 MiB from a server on the host's loopback) per NIC
+//! model, under TCG.
 
 use std::time::{Duration, Instant};
 
@@ -8,8 +9,8 @@ use qemu_test::{Qemu, QemuConfig};
 
 use crate::util::{Error, Result};
 
-/// QEMU `-device` models, with their options.
-const MODELS: [&str; 4] = ["e1000", "e1000e", "virtio-net-pci", "virtio-net-pci,disable-modern=on"];
+/// QEMU `-device` models, with their options, benched in this order.
+const MODELS: [&str; 5] = ["e1000", "e1000e", "virtio-net-pci", "virtio-net-pci,disable-modern=on", "rtl8139"];
 const RUNS: usize = 3;
 const BYTES: u64 = 64 << 20;
 const TIMEOUT: Duration = Duration::from_secs(300);

@@ -15,6 +15,7 @@ pub mod e1000;
 pub mod nettest;
 pub mod phy;
 pub mod ring;
+pub mod rtl8139;
 pub mod server;
 pub mod virtio;
 

@@ -22,7 +22,7 @@ use drivers::net::smoltcp::time::{Duration, Instant};
 use drivers::net::smoltcp::wire::{
     DnsQueryType, EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr,
 };
-use drivers::net::{e1000, virtio, Nic};
+use drivers::net::{e1000, rtl8139, virtio, Nic};
 use drivers::pci::{self, Bar, ConfigSpace, PciDevice};
 use drivers::port::X86Ports;
 use drivers::timer::Clock;
@@ -92,6 +92,7 @@ impl Drop for HeapDma {
 enum Driver {
     E1000(e1000::Family),
     Virtio,
+    Rtl8139,
 }
 
 /// The first device any driver's ID table claims.
@@ -100,6 +101,7 @@ fn bind(devices: &[PciDevice]) -> Option<(&PciDevice, &'static str, Driver)> {
         pci::find(e1000::PCI_IDS, d)
             .map(|e| (d, e.name, Driver::E1000(e.driver)))
             .or_else(|| pci::find(virtio::PCI_IDS, d).map(|e| (d, e.name, Driver::Virtio)))
+            .or_else(|| pci::find(rtl8139::PCI_IDS, d).map(|e| (d, e.name, Driver::Rtl8139)))
     })
 }
 
@@ -136,6 +138,14 @@ fn open_nic(dev: &PciDevice, driver: Driver, cfg: &mut ConfigSpace<X86Ports>) ->
             let t = virtio::Modern::new(common, notify, caps.notify_multiplier, device)
                 .map_err(|e| format!("virtio {} window of {} bytes is too small", e.which, e.len))?;
             open_virtio(t, dma)
+        }
+        Driver::Rtl8139 => {
+            let Some(Bar::Io { port, size }) = dev.bars[0] else {
+                return Err(format!("BAR0 is not an I/O BAR ({:?})", dev.bars[0]));
+            };
+            let dma = HeapDma::new(rtl8139::DMA_LEN, rtl8139::DMA_ALIGN).ok_or("no memory for DMA rings")?;
+            let nic = rtl8139::Rtl8139::open(cfg.ports().clone(), port, size, dma).map_err(|e| format!("{e}"))?;
+            Ok(Box::new(nic))
         }
     }
 }

@@ -56,7 +56,7 @@ pub fn run(
     progress.set(Step::Nic, view::State::Active, "looking for a supported network card");
     progress.draw(&mut screen);
     let Some(net) = net::open(con, devices, cfg, net_opts) else {
-        progress.fail(Step::Nic, "no supported network card (Intel e1000/e1000e, virtio-net)", None);
+        progress.fail(Step::Nic, "no supported network card (Intel e1000/e1000e, virtio-net, RTL8139)", None);
         progress.draw(&mut screen);
         con.log(format_args!("spice: error: no supported network card; nothing to retry"));
         super::cpu::halt_forever()
