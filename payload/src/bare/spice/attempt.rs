@@ -108,7 +108,7 @@ struct Stats {
 pub fn run(c: &mut Client<'_>, addr: Ipv4Address) -> Outcome {
     let port = c.opts.server.as_ref().map_or(drivers::net::server::DEFAULT_PORT, |s| s.port);
     let mut config =
-        SessionConfig { password: c.opts.password.clone(), inputs: false, cursor: false, ..Default::default() };
+        SessionConfig { password: c.opts.password.clone(), inputs: false, cursor: true, ..Default::default() };
     config.display.preferred_compression = c.opts.compression.map(compression_value);
     config.display.canvas_limits.max_total_bytes = CANVAS_BYTES;
     config.display.canvas_limits.max_surface_bytes = CANVAS_BYTES;
@@ -325,8 +325,9 @@ impl Attempt<'_, '_> {
                         return Err(self.end(reason));
                     }
                 }
-                // Mouse, keyboard LEDs and cursor come with the inputs and
-                // cursor channels, which this client does not open yet.
+                Event::CursorChanged => self.desktop.cursor_changed(&mut self.c.screen, &self.session),
+                // Mouse and keyboard LEDs come with the inputs channel,
+                // which this client does not open yet.
                 Event::MouseMode { .. } | Event::Reset => {}
                 Event::Notify(text) => self.c.con.log(format_args!("spice: server says: {text}")),
                 Event::DrawError(why) => {
