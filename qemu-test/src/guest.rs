@@ -10,7 +10,9 @@
 //! 3. with `clove.draw=<name>`: checks that fb0 is 1024x768x32 (stride 4096),
 //!    unbinds fbcon so the console never draws over the picture again, copies
 //!    `/img/<name>.raw` to `/dev/fb0` and prints `IMAGE-DRAWN <name> uptime=…`;
-//! 4. keeps a shell on the serial console.
+//! 4. with `clove.cursor=<tty>`: starts the guest helper's DRM cursor, which
+//!    takes commands on that serial port (see [`Scenario::Cursor`]);
+//! 5. keeps a shell on the serial console.
 //!
 //! On an error it prints `GUEST-ERROR: …` and powers off, so a waiting test
 //! fails at once instead of timing out.
@@ -51,6 +53,9 @@ pub struct GuestSpec {
     /// `bochs`, `e1000`. The guest loads them only when the command line says
     /// `clove.modules=...`.
     pub modules: Vec<String>,
+    /// Put `/bin/clove-guest-helper` (`qemu-test/guest-helper`, built for
+    /// musl by [`artifacts::guest_helper`]) into the initramfs.
+    pub helper: bool,
 }
 
 /// A built guest, ready to boot.
@@ -82,6 +87,14 @@ pub enum Scenario {
         /// Seconds between the two.
         after_secs: u32,
     },
+    /// Draw the known picture, then run the guest helper's DRM cursor
+    /// (needs the qxl module and [`GuestSpec::helper`]): it takes `set X Y`,
+    /// `move X Y` and `hide` lines on `control` (e.g. `/dev/ttyS1`) and
+    /// prints `clove_guest_helper::marker` lines.
+    Cursor {
+        /// The guest's serial port the commands come in on.
+        control: &'static str,
+    },
 }
 
 /// Printed by the guest once the band is on screen.
@@ -102,6 +115,9 @@ impl Scenario {
             Scenario::DrawThenBand { after_secs } => {
                 vec![format!("clove.draw={}", TestImage::Known.name()), format!("clove.band_after={after_secs}")]
             }
+            Scenario::Cursor { control } => {
+                vec![format!("clove.draw={}", TestImage::Known.name()), format!("clove.cursor={control}")]
+            }
         }
     }
 
@@ -110,6 +126,7 @@ impl Scenario {
         match self {
             Scenario::Idle => READY,
             Scenario::Draw(_) | Scenario::DrawThenBand { .. } => DRAWN,
+            Scenario::Cursor { .. } => clove_guest_helper::marker::READY,
         }
     }
 
@@ -119,6 +136,7 @@ impl Scenario {
         match self {
             Scenario::Idle => None,
             Scenario::Draw(img) => Some(img.render()),
+            Scenario::Cursor { .. } => Some(TestImage::Known.render()),
             Scenario::DrawThenBand { .. } => Some(crate::testimage::known_with_band()),
         }
     }
@@ -147,12 +165,13 @@ mount -t devtmpfs dev /dev
 uptime() { cut -d' ' -f1 /proc/uptime; }
 say() { echo "$*" > /dev/ttyS0; }
 fail() { say "GUEST-ERROR: $*"; sleep 1; poweroff -f; }
-draw=; modules=; band_after=
+draw=; modules=; band_after=; cursor=
 for a in $(cat /proc/cmdline); do
   case $a in
     clove.draw=*) draw=${a#*=};;
     clove.modules=*) modules=$(echo "${a#*=}" | tr , ' ');;
     clove.band_after=*) band_after=${a#*=};;
+    clove.cursor=*) cursor=${a#*=};;
   esac
 done
 say "GUEST-READY uptime=$(uptime)"
@@ -185,6 +204,10 @@ if [ -n "$draw" ]; then
     dd if=/img/band.raw of=/dev/fb0 bs=4096 seek=560 conv=notrunc 2>/dev/null || fail "writing the band"
     say "IMAGE-UPDATED band uptime=$(uptime)"
   fi
+fi
+if [ -n "$cursor" ]; then
+  [ -x /bin/clove-guest-helper ] || fail "no /bin/clove-guest-helper"
+  clove-guest-helper cursor "$cursor" > /dev/ttyS0 2>&1 &
 fi
 while :; do
   setsid cttyhack sh
@@ -395,6 +418,11 @@ pub fn initramfs(spec: &GuestSpec, kver: &str) -> Result<Vec<u8>> {
         cpio.symlink(&format!("bin/{a}"), "busybox");
     }
     cpio.file("init", 0o755, INIT.as_bytes());
+    if spec.helper {
+        let path = artifacts::guest_helper()?;
+        let data = fs::read(&path).map_err(io(format!("reading {}", path.display())))?;
+        cpio.file("bin/clove-guest-helper", 0o755, &data);
+    }
     for img in TestImage::ALL {
         cpio.file(&format!("img/{}.raw", img.name()), 0o644, &testimage::to_bgrx(&img.render()));
     }
