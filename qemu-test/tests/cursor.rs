@@ -148,5 +148,7 @@ fn drm_cursor_is_drawn_moved_and_hidden_without_a_trace() {
     wait_for_screen(&format!("{name}-hidden"), &mut clove, &server.frame());
     let serial = clove.serial();
     assert!(serial.contains("spice: linked cursor"), "{serial}");
+    let shape = format!("spice: cursor shape {0}x{0}, hot spot {1},{2}", sprite::SIZE, sprite::HOT_X, sprite::HOT_Y);
+    assert!(serial.contains(&shape), "{shape:?} not in the serial log:\n{serial}");
     assert!(!serial.contains("draw error"), "{serial}");
 }

@@ -325,7 +325,11 @@ impl Attempt<'_, '_> {
                         return Err(self.end(reason));
                     }
                 }
-                Event::CursorChanged => self.desktop.cursor_changed(&mut self.c.screen, &self.session),
+                Event::CursorChanged => {
+                    if let Some(line) = self.desktop.cursor_changed(&mut self.c.screen, &self.session) {
+                        self.c.con.log(format_args!("spice: {line}"));
+                    }
+                }
                 // Mouse and keyboard LEDs come with the inputs channel,
                 // which this client does not open yet.
                 Event::MouseMode { .. } | Event::Reset => {}

@@ -227,6 +227,8 @@ pub struct Desktop {
     /// The server's pointer, drawn over the desktop. What lies beneath it
     /// is always in the session's canvas, so it is redrawn from there.
     cursor: Cursor,
+    /// The cursor shape's size and hot spot as last logged.
+    cursor_logged: Option<(u32, u32, u16, u16)>,
     /// Damage rectangles and pixels drawn, for the stats line.
     pub rects: u64,
     pub pixels: u64,
@@ -282,9 +284,16 @@ impl Desktop {
     }
 
     /// The session's cursor changed: draw it where it is now and restore
-    /// the desktop where it was.
-    pub fn cursor_changed(&mut self, screen: &mut Option<Screen>, session: &Session) {
+    /// the desktop where it was. Returns a line for the log when the shape
+    /// comes, goes or changes size.
+    pub fn cursor_changed(&mut self, screen: &mut Option<Screen>, session: &Session) -> Option<String> {
         let c = session.cursor();
+        let shape = c.shape.as_ref().map(|s| (s.pixels.width, s.pixels.height, s.hot_x, s.hot_y));
+        let line = (shape != self.cursor_logged).then(|| match shape {
+            Some((w, h, x, y)) => format!("cursor shape {w}x{h}, hot spot {x},{y}"),
+            None => String::from("cursor shape none"),
+        });
+        self.cursor_logged = shape;
         let sprite = c.shape.as_ref().map(|s| SpriteView {
             argb: &s.pixels.data,
             width: s.pixels.width,
@@ -294,6 +303,7 @@ impl Desktop {
         });
         let areas = self.cursor.update(sprite, c.x, c.y, c.visible);
         self.redraw(screen, session, areas.into_iter().flatten());
+        line
     }
 
     /// Draws `areas` of the primary surface (with the cursor); returns how many.
