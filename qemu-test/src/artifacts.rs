@@ -234,5 +234,10 @@ mod tests {
         );
         // The child must not inherit a CARGO_TARGET_DIR override.
         assert!(cmd.get_envs().any(|(k, v)| k == "CARGO_TARGET_DIR" && v.is_none()));
+        let args: Vec<_> = guest_helper_command().get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert_eq!(
+            args,
+            ["build", "--release", "-p", HELPER_PACKAGE, "--bin", HELPER_PACKAGE, "--target", HELPER_TARGET]
+        );
     }
 }

@@ -626,6 +626,9 @@ mod tests {
         assert_eq!(Scenario::Idle.done_marker(), READY);
         assert_eq!(Scenario::default().done_marker(), DRAWN);
         assert!(cmdline(&Scenario::Idle, &[]).ends_with("vt.global_cursor_default=0"));
+        let cursor = Scenario::Cursor { control: "/dev/ttyS1" };
+        assert!(cmdline(&cursor, &[]).ends_with(" clove.draw=known clove.cursor=/dev/ttyS1"));
+        assert_eq!(cursor.done_marker(), clove_guest_helper::marker::READY);
     }
 
     #[test]
