@@ -207,7 +207,8 @@ if [ -n "$draw" ]; then
 fi
 if [ -n "$cursor" ]; then
   [ -x /bin/clove-guest-helper ] || fail "no /bin/clove-guest-helper"
-  clove-guest-helper cursor "$cursor" > /dev/ttyS0 2>&1 &
+  # It runs until killed: if it stops, the waiting test fails at once.
+  { clove-guest-helper cursor "$cursor" || fail "the cursor helper stopped"; } > /dev/ttyS0 2>&1 &
 fi
 while :; do
   setsid cttyhack sh
