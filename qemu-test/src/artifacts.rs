@@ -177,6 +177,40 @@ pub fn payload(variant: Variant) -> Result<PathBuf> {
         .map_err(|msg| HarnessError::Build { command: format!("building {}", variant.file_name()), output: msg })
 }
 
+/// The Linux guest's helper (see `qemu-test/guest-helper`): package and
+/// target. Static musl, because it runs in the busybox initramfs.
+pub const HELPER_PACKAGE: &str = "clove-guest-helper";
+pub const HELPER_TARGET: &str = "x86_64-unknown-linux-musl";
+
+/// The cargo command that builds the guest helper.
+pub fn guest_helper_command() -> Command {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(workspace_root())
+        .args(["build", "--release", "-p", HELPER_PACKAGE, "--bin", HELPER_PACKAGE])
+        .args(["--target", HELPER_TARGET])
+        .env_remove("CARGO_TARGET_DIR");
+    cmd
+}
+
+/// The guest helper's static Linux binary, built once per process (cargo
+/// output is shown only if the build fails).
+pub fn guest_helper() -> Result<PathBuf> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let mut cmd = guest_helper_command();
+            let command = describe(&cmd);
+            let out = cmd.stdin(Stdio::null()).output().map_err(|e| format!("running {command}: {e}"))?;
+            if !out.status.success() {
+                return Err(format!("{command}: {}", String::from_utf8_lossy(&out.stderr)));
+            }
+            Ok(target_dir().join(HELPER_TARGET).join("release").join(HELPER_PACKAGE))
+        })
+        .clone()
+        .map_err(|msg| HarnessError::Build { command: format!("building {HELPER_PACKAGE}"), output: msg })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +234,10 @@ mod tests {
         );
         // The child must not inherit a CARGO_TARGET_DIR override.
         assert!(cmd.get_envs().any(|(k, v)| k == "CARGO_TARGET_DIR" && v.is_none()));
+        let args: Vec<_> = guest_helper_command().get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert_eq!(
+            args,
+            ["build", "--release", "-p", HELPER_PACKAGE, "--bin", HELPER_PACKAGE, "--target", HELPER_TARGET]
+        );
     }
 }

@@ -12,7 +12,9 @@
 //!    draws over the picture again, copies `/img/<name>.raw` to `/dev/fb0`
 //!    (repeated to fill a larger one) and prints `IMAGE-DRAWN <name> uptime=…`;
 //!    with `clove.animate=<other>` it then alternates the two pictures forever;
-//! 4. keeps a shell on the serial console.
+//! 4. with `clove.cursor=<tty>`: starts the guest helper's DRM cursor, which
+//!    takes commands on that serial port (see [`Scenario::Cursor`]);
+//! 5. keeps a shell on the serial console.
 //!
 //! On an error it prints `GUEST-ERROR: …` and powers off, so a waiting test
 //! fails at once instead of timing out.
@@ -53,6 +55,9 @@ pub struct GuestSpec {
     /// `bochs`, `e1000`. The guest loads them only when the command line says
     /// `clove.modules=...`.
     pub modules: Vec<String>,
+    /// Put `/bin/clove-guest-helper` (`qemu-test/guest-helper`, built for
+    /// musl by [`artifacts::guest_helper`]) into the initramfs.
+    pub helper: bool,
 }
 
 /// A built guest, ready to boot.
@@ -91,6 +96,14 @@ pub enum Scenario {
     /// A 1920x1080x32 framebuffer (`vga=0x392`) filled with the known
     /// picture's bytes, repeated (rows wrap), then `IMAGE-DRAWN`.
     FullHd,
+    /// Draw the known picture, then run the guest helper's DRM cursor
+    /// (needs the qxl module and [`GuestSpec::helper`]): it takes `set X Y`,
+    /// `move X Y` and `hide` lines on `control` (e.g. `/dev/ttyS1`) and
+    /// prints `clove_guest_helper::marker` lines.
+    Cursor {
+        /// The guest's serial port the commands come in on.
+        control: &'static str,
+    },
 }
 
 /// Printed by the guest once the band is on screen.
@@ -110,6 +123,9 @@ impl Scenario {
             Scenario::Draw(img) => vec![format!("clove.draw={}", img.name())],
             Scenario::DrawThenBand { after_secs } => {
                 vec![format!("clove.draw={}", TestImage::Known.name()), format!("clove.band_after={after_secs}")]
+            }
+            Scenario::Cursor { control } => {
+                vec![format!("clove.draw={}", TestImage::Known.name()), format!("clove.cursor={control}")]
             }
             Scenario::Animate => {
                 vec![
@@ -135,6 +151,7 @@ impl Scenario {
         match self {
             Scenario::Idle => READY,
             Scenario::Draw(_) | Scenario::DrawThenBand { .. } | Scenario::Animate | Scenario::FullHd => DRAWN,
+            Scenario::Cursor { .. } => clove_guest_helper::marker::READY,
         }
     }
 
@@ -144,6 +161,7 @@ impl Scenario {
         match self {
             Scenario::Idle | Scenario::Animate | Scenario::FullHd => None,
             Scenario::Draw(img) => Some(img.render()),
+            Scenario::Cursor { .. } => Some(TestImage::Known.render()),
             Scenario::DrawThenBand { .. } => Some(crate::testimage::known_with_band()),
         }
     }
@@ -170,7 +188,7 @@ mount -t devtmpfs dev /dev
 uptime() { cut -d' ' -f1 /proc/uptime; }
 say() { echo "$*" > /dev/ttyS0; }
 fail() { say "GUEST-ERROR: $*"; sleep 1; poweroff -f; }
-draw=; modules=; band_after=; animate=; fbsize=1024x768
+draw=; modules=; band_after=; animate=; fbsize=1024x768; cursor=
 for a in $(cat /proc/cmdline); do
   case $a in
     clove.draw=*) draw=${a#*=};;
@@ -178,6 +196,7 @@ for a in $(cat /proc/cmdline); do
     clove.fb=*) fbsize=${a#*=};;
     clove.modules=*) modules=$(echo "${a#*=}" | tr , ' ');;
     clove.band_after=*) band_after=${a#*=};;
+    clove.cursor=*) cursor=${a#*=};;
   esac
 done
 say "GUEST-READY uptime=$(uptime)"
@@ -225,6 +244,11 @@ if [ -n "$draw" ]; then
     dd if=/img/band.raw of=/dev/fb0 bs=4096 seek=560 conv=notrunc 2>/dev/null || fail "writing the band"
     say "IMAGE-UPDATED band uptime=$(uptime)"
   fi
+fi
+if [ -n "$cursor" ]; then
+  [ -x /bin/clove-guest-helper ] || fail "no /bin/clove-guest-helper"
+  # It runs until killed: if it stops, the waiting test fails at once.
+  { clove-guest-helper cursor "$cursor" || fail "the cursor helper stopped"; } > /dev/ttyS0 2>&1 &
 fi
 while :; do
   setsid cttyhack sh
@@ -435,6 +459,11 @@ pub fn initramfs(spec: &GuestSpec, kver: &str) -> Result<Vec<u8>> {
         cpio.symlink(&format!("bin/{a}"), "busybox");
     }
     cpio.file("init", 0o755, INIT.as_bytes());
+    if spec.helper {
+        let path = artifacts::guest_helper()?;
+        let data = fs::read(&path).map_err(io(format!("reading {}", path.display())))?;
+        cpio.file("bin/clove-guest-helper", 0o755, &data);
+    }
     for img in TestImage::ALL {
         cpio.file(&format!("img/{}.raw", img.name()), 0o644, &testimage::to_bgrx(&img.render()));
     }
@@ -638,6 +667,9 @@ mod tests {
         assert_eq!(Scenario::Idle.done_marker(), READY);
         assert_eq!(Scenario::default().done_marker(), DRAWN);
         assert!(cmdline(&Scenario::Idle, &[]).ends_with("vt.global_cursor_default=0"));
+        let cursor = Scenario::Cursor { control: "/dev/ttyS1" };
+        assert!(cmdline(&cursor, &[]).ends_with(" clove.draw=known clove.cursor=/dev/ttyS1"));
+        assert_eq!(cursor.done_marker(), clove_guest_helper::marker::READY);
     }
 
     #[test]

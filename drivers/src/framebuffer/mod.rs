@@ -10,6 +10,7 @@
 //! so host tests can render a screen with [`VecMemory`] and compare it with a
 //! screendump of the real one byte for byte.
 
+mod cursor;
 mod format;
 mod memory;
 mod text;
@@ -18,6 +19,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
+pub use cursor::{blend, Area, Cursor, Image, SpriteView};
 pub use format::{Channel, PixelFormat};
 pub use memory::{FbMemory, MmioFramebuffer, VecMemory};
 pub use text::{line_height, text_width, FontSize, TextStyle};

@@ -115,7 +115,7 @@ struct Stats {
 pub fn run(c: &mut Client<'_>, addr: Ipv4Address) -> Outcome {
     let port = c.opts.server.as_ref().map_or(drivers::net::server::DEFAULT_PORT, |s| s.port);
     let mut config =
-        SessionConfig { password: c.opts.password.clone(), inputs: false, cursor: false, ..Default::default() };
+        SessionConfig { password: c.opts.password.clone(), inputs: false, cursor: true, ..Default::default() };
     config.display.preferred_compression = c.opts.compression.map(compression_value);
     let canvas_bytes = CANVAS_BYTES.min(memory::heap_size().saturating_sub(HEAP_RESERVE));
     config.display.canvas_limits.max_total_bytes = canvas_bytes;
@@ -341,8 +341,13 @@ impl Attempt<'_, '_> {
                         return Err(self.end(reason));
                     }
                 }
-                // Mouse, keyboard LEDs and cursor come with the inputs and
-                // cursor channels, which this client does not open yet.
+                Event::CursorChanged => {
+                    if let Some(line) = self.desktop.cursor_changed(&mut self.c.screen, &self.session) {
+                        self.c.con.log(format_args!("spice: {line}"));
+                    }
+                }
+                // Mouse and keyboard LEDs come with the inputs channel,
+                // which this client does not open yet.
                 Event::MouseMode { .. } | Event::Reset => {}
                 Event::Notify(text) => self.c.con.log(format_args!("spice: server says: {text}")),
                 Event::DrawError(why) => {

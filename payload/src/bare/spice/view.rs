@@ -1,7 +1,7 @@
 //! What the screen shows: the connecting screen (each step with its state,
 //! and an error banner naming the failed step), or the remote desktop,
 //! copied from the session's primary surface one damaged rectangle at a
-//! time.
+//! time, with the server's cursor on top.
 
 use super::super::display::Screen;
 use super::super::fault;
@@ -9,9 +9,9 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
+use drivers::framebuffer::{Area, Cursor, Image, SpriteView};
 use drivers::net::server::Server;
 use drivers::screen;
-use spice_proto::canvas::Rect;
 use spice_proto::session::Session;
 
 /// The connection's steps, in order.
@@ -224,6 +224,11 @@ pub struct Placement {
 #[derive(Default)]
 pub struct Desktop {
     placement: Option<Placement>,
+    /// The server's pointer, drawn over the desktop. What lies beneath it
+    /// is always in the session's canvas, so it is redrawn from there.
+    cursor: Cursor,
+    /// The cursor shape's size and hot spot as last logged.
+    cursor_logged: Option<(u32, u32, u16, u16)>,
     /// Damage rectangles and pixels drawn, for the stats line.
     pub rects: u64,
     pub pixels: u64,
@@ -272,30 +277,58 @@ impl Desktop {
         self.placement = None;
     }
 
-    /// Copies what changed on the primary surface to the screen. Returns
-    /// how many rectangles were drawn.
+    /// Copies what changed on the primary surface to the screen (the
+    /// cursor stays on top). Returns how many rectangles were drawn.
     pub fn flush(&mut self, screen: &mut Option<Screen>, session: &mut Session) -> usize {
         let damage = session.canvas_mut().take_damage(0);
+        let areas = damage.iter().map(|r| Area::new(r.left, r.top, r.width(), r.height()));
+        let n = self.redraw(screen, session, areas);
+        self.rects += n as u64;
+        n
+    }
+
+    /// The session's cursor changed: draw it where it is now and restore
+    /// the desktop where it was. Returns a line for the log when the shape
+    /// comes, goes or changes size.
+    pub fn cursor_changed(&mut self, screen: &mut Option<Screen>, session: &Session) -> Option<String> {
+        let c = session.cursor();
+        let shape = c.shape.as_ref().map(|s| (s.pixels.width, s.pixels.height, s.hot_x, s.hot_y));
+        let line = (shape != self.cursor_logged).then(|| match shape {
+            Some((w, h, x, y)) => format!("cursor shape {w}x{h}, hot spot {x},{y}"),
+            None => String::from("cursor shape none"),
+        });
+        self.cursor_logged = shape;
+        let sprite = c.shape.as_ref().map(|s| SpriteView {
+            argb: &s.pixels.data,
+            width: s.pixels.width,
+            height: s.pixels.height,
+            hot_x: s.hot_x.into(),
+            hot_y: s.hot_y.into(),
+        });
+        let areas = self.cursor.update(sprite, c.x, c.y, c.visible);
+        self.redraw(screen, session, areas.into_iter().flatten());
+        line
+    }
+
+    /// Draws `areas` of the primary surface (with the cursor); returns how many.
+    fn redraw(&mut self, screen: &mut Option<Screen>, session: &Session, areas: impl Iterator<Item = Area>) -> usize {
         let (Some(p), Some(s)) = (self.placement, screen.as_mut()) else { return 0 };
         let Some(surface) = session.canvas().primary() else { return 0 };
-        let bounds = Rect::new(0, 0, surface.width() as i32, surface.height() as i32);
-        let stride = surface.stride();
-        let data = surface.data();
+        let image = Image {
+            pixels: surface.data(),
+            stride: surface.stride(),
+            width: surface.width(),
+            height: surface.height(),
+        };
+        let bounds = Area::new(0, 0, image.width, image.height);
         let mut n = 0;
-        for r in damage {
-            let r = r.intersect(&bounds);
-            if r.is_empty() {
-                continue;
-            }
-            // Inside the surface: the offsets are in range and non-negative.
-            let start = r.top as usize * stride + r.left as usize;
-            let Some(src) = data.get(start..) else { continue };
-            if s.fb.blit_xrgb(p.x + r.left, p.y + r.top, r.width(), r.height(), src, stride).is_ok() {
+        for a in areas {
+            let a = a.intersect(&bounds);
+            if !a.is_empty() && self.cursor.draw(&mut s.fb, (p.x, p.y), &image, a).is_ok() {
                 n += 1;
-                self.pixels += u64::from(r.width()) * u64::from(r.height());
+                self.pixels += u64::from(a.w) * u64::from(a.h);
             }
         }
-        self.rects += n as u64;
         n
     }
 }
