@@ -11,9 +11,11 @@
 #![forbid(unsafe_code)]
 
 pub mod artifacts;
+pub mod bootmedia;
 pub mod deps;
 mod error;
 pub mod guest;
+pub mod http_server;
 pub mod image;
 pub mod netserver;
 pub mod qemu;
@@ -28,7 +30,7 @@ pub use artifacts::Variant;
 pub use error::{HarnessError, Result};
 pub use guest::{Guest, GuestImage, GuestSpec, Scenario};
 pub use image::{Image, Mismatch, Rect};
-pub use qemu::{Display, ImageCompression, Machine, Qemu, QemuConfig, Serial, SpiceOptions, UserNet};
+pub use qemu::{Boot, Display, ImageCompression, Machine, Qemu, QemuConfig, Serial, SpiceOptions, UserNet};
 pub use serde_json::{json, Value};
 pub use serial::SerialMark;
 pub use spice_server::{SpiceServer, SpiceServerConfig, Vga};
