@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bootmedia;
 mod check;
 mod demo;
 mod deps;
@@ -30,6 +31,11 @@ commands:
                           target/clove/demo/); Ctrl+C stops both VMs
   build [--pvh-only]      build clove.elf and clove-pvh.elf into target/clove/
                           (--pvh-only: only clove-pvh.elf)
+  iso [--append CMDLINE]  GRUB rescue ISO booting clove.elf through multiboot2 with CMDLINE:
+                          target/clove/clove.iso (a CD, or dd it to a USB stick; BIOS)
+  netboot [--append CMDLINE] [--kernel-url URL]
+                          iPXE netboot dir target/clove/tftp/: clove.elf and boot.ipxe
+                          (dhcp, then the kernel at URL, default clove.elf beside the script)
   run [--pvh-only] [--append CMDLINE] [-- QEMU-ARGS...]
                           boot the payload in QEMU: in a window when DISPLAY or
                           WAYLAND_DISPLAY is set, else headless; serial on stdout
@@ -71,6 +77,8 @@ fn main() -> ExitCode {
         "spice-server" => spice::server_cmd(rest).map(|()| 0),
         "demo" => demo::cmd(rest).map(|()| 0),
         "build" => payload::cmd(rest).map(|()| 0),
+        "iso" => bootmedia::iso_cmd(rest).map(|()| 0),
+        "netboot" => bootmedia::netboot_cmd(rest).map(|()| 0),
         "run" => run::cmd(rest),
         "replay" => replay::cmd(rest).map(|()| 0),
         "snapshot" => Ok(xtask::snapshot::main(rest)),
