@@ -13,6 +13,7 @@
 pub mod artifacts;
 pub mod bootmedia;
 pub mod deps;
+pub mod e2e;
 mod error;
 pub mod guest;
 pub mod http_server;
