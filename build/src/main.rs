@@ -60,6 +60,9 @@ commands:
   bench e2e [--compression C]
                           Clove's QEMU spawn to its first remote frame (median of 10, TCG,
                           server already up) and the heap high-water mark
+  bench netboot [--compression C]
+                          the same through iPXE (TFTP, HTTP) and the GRUB ISO beside -kernel
+                          (median of 5 each), and the ISO's size
   fuzz [TARGET] [--seconds N]
                           run cargo-fuzz targets (nightly): all of them, or one
   help                    this text
