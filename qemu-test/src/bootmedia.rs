@@ -41,6 +41,9 @@ pub const KERNEL_FILE: &str = "clove.elf";
 /// ISO shrinks from 10.6 MB to about 1.8 MB.
 const GRUB_MODULES: &str = "normal multiboot2 iso9660 biosdisk part_msdos";
 
+/// iPXE: DHCP only if no interface has an address yet.
+const DHCP_IF_NEEDED: &str = "isset ${ip} || dhcp";
+
 /// The Debian packages [`build_iso`] runs.
 const GRUB_PACKAGES: &[&str] = &["grub-common", "grub-pc-bin", "xorriso", "mtools"];
 
@@ -123,8 +126,10 @@ pub fn build_iso(elf: &Path, cmdline: &str, iso: &Path) -> Result<u64> {
     built
 }
 
-/// The iPXE script: DHCP, then the multiboot kernel at `kernel` (a URL, or
-/// a name relative to the script's own URL) with `cmdline`.
+/// The iPXE script: DHCP unless the NIC has an address already, then the
+/// multiboot kernel at `kernel` (a URL, or a name relative to the script's
+/// own URL) with `cmdline`. When the ROM fetched the script itself, DHCP is
+/// done; a second round would cost about 2.7 s (TCG).
 pub fn ipxe_script(kernel: &str, cmdline: &str) -> Result<String> {
     refuse_controls(cmdline)?;
     if kernel.is_empty() || kernel.contains(|c: char| c.is_whitespace() || c.is_control()) {
@@ -134,7 +139,7 @@ pub fn ipxe_script(kernel: &str, cmdline: &str) -> Result<String> {
         return Err(HarnessError::Invalid("iPXE would expand \"${\" as a setting; leave it out".into()));
     }
     let words: Vec<&str> = std::iter::once(kernel).chain(cmdline.split_ascii_whitespace()).collect();
-    Ok(format!("#!ipxe\ndhcp\nkernel {}\nboot\n", words.join(" ")))
+    Ok(format!("#!ipxe\n{DHCP_IF_NEEDED}\nkernel {}\nboot\n", words.join(" ")))
 }
 
 /// Fills `dir` for netbooting: `clove.elf` (from `elf`) and `boot.ipxe`
@@ -176,11 +181,11 @@ mod tests {
     fn ipxe_script_loads_the_kernel_with_the_cmdline() {
         assert_eq!(
             ipxe_script("clove.elf", "server=spice://10.0.2.2:5930  mode=800x600").unwrap(),
-            "#!ipxe\ndhcp\nkernel clove.elf server=spice://10.0.2.2:5930 mode=800x600\nboot\n"
+            "#!ipxe\nisset ${ip} || dhcp\nkernel clove.elf server=spice://10.0.2.2:5930 mode=800x600\nboot\n"
         );
         assert_eq!(
             ipxe_script("http://10.0.2.2:8080/clove.elf", "").unwrap(),
-            "#!ipxe\ndhcp\nkernel http://10.0.2.2:8080/clove.elf\nboot\n"
+            "#!ipxe\nisset ${ip} || dhcp\nkernel http://10.0.2.2:8080/clove.elf\nboot\n"
         );
         for (kernel, cmdline) in
             [("clove.elf", "password=${x}"), ("${url}", ""), ("", ""), ("a b", ""), ("clove.elf", "a\nboot")]
@@ -199,7 +204,7 @@ mod tests {
         assert_eq!(fs::read(out.join("clove.elf")).unwrap(), b"\x7fELF fake");
         assert_eq!(
             fs::read_to_string(out.join("boot.ipxe")).unwrap(),
-            "#!ipxe\ndhcp\nkernel clove.elf test-exit\nboot\n"
+            "#!ipxe\nisset ${ip} || dhcp\nkernel clove.elf test-exit\nboot\n"
         );
         assert_eq!(tftp_options(Path::new("/a,b/tftp")), "tftp=/a,,b/tftp,bootfile=boot.ipxe");
     }
