@@ -10,11 +10,12 @@
 //!   reach Clove as they are.
 //! - The iPXE in QEMU's NIC ROMs loads multiboot1 kernels, and with them our
 //!   ELF64 through its a.out-kludge header. It has no ELF64, PVH or
-//!   multiboot2 loader: `clove-pvh.elf` gives "Exec format error"
-//!   (ipxe.org/2e008001). It fetches over TFTP and HTTP, resolves a relative
+//!   multiboot2 loader: `clove-pvh.elf` (ELF64 with the multiboot2 header
+//!   and PVH note, no multiboot1) gives "Exec format error" (ipxe.org/2e008001). It fetches over TFTP and HTTP, resolves a relative
 //!   kernel name against the script's own URL, and puts the kernel's URL in
 //!   front of the command line (Clove skips words it does not know). It
-//!   expands `${...}` in script lines, so that is refused.
+//!   expands `${...}` in script lines, so that is refused. A DHCP round
+//!   in iPXE costs about 2.7 s (TCG), so the script skips a second one.
 
 use std::fs;
 use std::path::{Path, PathBuf};
