@@ -1,10 +1,12 @@
 //! `cargo xtask bench boot`: how fast the payload boots under TCG;
 //! `cargo xtask bench net`: DHCP lease time and TCP throughput ([`net`]);
 //! `cargo xtask bench decode`: decoder MB/s on the real vectors;
-//! `cargo xtask bench e2e`: Clove's QEMU spawn → first remote frame ([`e2e`]).
+//! `cargo xtask bench e2e`: Clove's QEMU spawn → first remote frame ([`e2e`]);
+//! `cargo xtask bench netboot`: the same through iPXE and GRUB ([`netboot`]).
 
 mod e2e;
 mod net;
+mod netboot;
 mod snapshot;
 
 use std::fs;
@@ -29,33 +31,35 @@ pub fn cmd(args: &[String]) -> Result<()> {
         }
         [what] if what == "decode" => decode(),
         [what, rest @ ..] if what == "snapshot" => {
+            let compression = compression_arg(what, rest)?;
             deps::ensure()?;
             deps::ensure_bench()?;
-            let compression = match rest {
-                [] => qemu_test::ImageCompression::AutoGlz,
-                [flag, c] if flag == "--compression" => {
-                    c.parse().map_err(|_| Error::Usage(format!("bench snapshot: unknown compression {c:?}")))?
-                }
-                _ => return Err(Error::Usage("bench snapshot [--compression C]".into())),
-            };
             snapshot::run(compression)
         }
-        [what, rest @ ..] if what == "e2e" => {
-            let compression = match rest {
-                // `off` until the session decodes LZ/GLZ.
-                [] => qemu_test::ImageCompression::AutoGlz,
-                [flag, c] if flag == "--compression" => {
-                    c.parse().map_err(|_| Error::Usage(format!("bench e2e: unknown compression {c:?}")))?
-                }
-                _ => return Err(Error::Usage("bench e2e [--compression C]".into())),
-            };
+        [what, rest @ ..] if what == "e2e" || what == "netboot" => {
+            let compression = compression_arg(what, rest)?;
             deps::ensure()?;
             let kernel = payload::build(&[Variant::Multiboot])?.remove(0);
-            e2e::run(&kernel, compression)
+            if what == "e2e" {
+                e2e::run(&kernel, compression)
+            } else {
+                netboot::run(&kernel, compression)
+            }
         }
         _ => Err(Error::Usage(
-            "bench: expected `bench boot`, `bench net`, `bench decode`, `bench snapshot` or `bench e2e`".into(),
+            "bench: expected `bench boot`, `bench net`, `bench decode`, `bench snapshot`, `bench e2e` or `bench netboot`".into(),
         )),
+    }
+}
+
+/// `[--compression C]` after `bench <what>`; QEMU's own default (`auto_glz`) without it.
+fn compression_arg(what: &str, rest: &[String]) -> Result<qemu_test::ImageCompression> {
+    match rest {
+        [] => Ok(qemu_test::ImageCompression::AutoGlz),
+        [flag, c] if flag == "--compression" => {
+            c.parse().map_err(|_| Error::Usage(format!("bench {what}: unknown compression {c:?}")))
+        }
+        _ => Err(Error::Usage(format!("bench {what} [--compression C]"))),
     }
 }
 

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bootmedia;
 mod check;
 mod coreboot;
 mod demo;
@@ -36,6 +37,11 @@ commands:
                           (cbfstool add-payload -c lzma) with clove.cfg (raw):
                           target/clove/coreboot.rom; prints the payload's size in CBFS.
                           Without --rom: a CBFS-only image, just to measure
+  iso [--append CMDLINE]  GRUB rescue ISO booting clove.elf through multiboot2 with CMDLINE:
+                          target/clove/clove.iso (a CD, or dd it to a USB stick; BIOS)
+  netboot [--append CMDLINE] [--kernel-url URL]
+                          iPXE netboot dir target/clove/tftp/: clove.elf and boot.ipxe
+                          (dhcp, then the kernel at URL, default clove.elf beside the script)
   run [--pvh-only] [--append CMDLINE] [-- QEMU-ARGS...]
                           boot the payload in QEMU: in a window when DISPLAY or
                           WAYLAND_DISPLAY is set, else headless; serial on stdout
@@ -61,6 +67,9 @@ commands:
   bench e2e [--compression C]
                           Clove's QEMU spawn to its first remote frame (median of 10, TCG,
                           server already up) and the heap high-water mark
+  bench netboot [--compression C]
+                          the same through iPXE (TFTP, HTTP) and the GRUB ISO beside -kernel
+                          (median of 5 each), and the ISO's size
   fuzz [TARGET] [--seconds N]
                           run cargo-fuzz targets (nightly): all of them, or one
   help                    this text
@@ -79,6 +88,8 @@ fn main() -> ExitCode {
         "demo" => demo::cmd(rest).map(|()| 0),
         "build" => payload::cmd(rest).map(|()| 0),
         "coreboot" => coreboot::cmd(rest).map(|()| 0),
+        "iso" => bootmedia::iso_cmd(rest).map(|()| 0),
+        "netboot" => bootmedia::netboot_cmd(rest).map(|()| 0),
         "run" => run::cmd(rest),
         "replay" => replay::cmd(rest).map(|()| 0),
         "snapshot" => Ok(xtask::snapshot::main(rest)),

@@ -54,11 +54,21 @@ pub const DEPS: &[Dep] = &[
         package: "coreboot-utils",
         why: "puts Clove into coreboot ROMs (`cargo xtask coreboot`) and builds the coreboot test's CBFS",
     },
+    Dep { check: Check::Program(GRUB_MKRESCUE), package: "grub-common", why: "builds the GRUB ISO (`xtask iso`)" },
+    Dep { check: Check::File(GRUB_BIOS_MODULE), package: "grub-pc-bin", why: "GRUB's BIOS modules for the ISO" },
+    Dep { check: Check::Program("xorriso"), package: "xorriso", why: "writes the ISO image for grub-mkrescue" },
+    Dep { check: Check::Program("mformat"), package: "mtools", why: "grub-mkrescue's FAT tools" },
 ];
 
 /// coreboot's CBFS tool, by path: Debian installs it in /usr/sbin, which a
 /// user's `PATH` often lacks.
 pub const CBFSTOOL: &str = "/usr/sbin/cbfstool";
+
+/// GRUB's rescue-image builder.
+pub const GRUB_MKRESCUE: &str = "grub-mkrescue";
+/// GRUB's BIOS platform dir (grub-pc-bin), and a module the ISO needs from it.
+pub const GRUB_BIOS_DIR: &str = "/usr/lib/grub/i386-pc";
+pub const GRUB_BIOS_MODULE: &str = "/usr/lib/grub/i386-pc/multiboot2.mod";
 
 /// The Debian kernels the guest can boot.
 pub const KERNEL_GLOB: &str = "/boot/vmlinuz-*-amd64";
@@ -159,6 +169,23 @@ pub fn packages<'a>(deps: impl IntoIterator<Item = &'a Dep>) -> Vec<&'static str
     out
 }
 
+/// Fails with the install line unless every [`DEPS`] entry of `packages` is present.
+pub fn require(packages: &[&str]) -> crate::Result<()> {
+    require_in(DEPS, packages)
+}
+
+fn require_in(table: &'static [Dep], packages: &[&str]) -> crate::Result<()> {
+    let missing: Vec<&Dep> = missing(table).into_iter().filter(|d| packages.contains(&d.package)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let tools: Vec<&str> = missing.iter().map(|d| d.check.name()).collect();
+    Err(crate::HarnessError::MissingTool {
+        tool: tools.join(", "),
+        install: install_line(&self::packages(missing.iter().copied())),
+    })
+}
+
 /// Whether this process runs as root (real uid 0, from `/proc/self/status`).
 pub fn is_root() -> bool {
     fs::read_to_string("/proc/self/status").ok().and_then(|s| parse_uid(&s)).is_some_and(|uid| uid == 0)
@@ -193,6 +220,18 @@ mod tests {
     fn packages_are_deduplicated_in_order() {
         let deps = [DEPS[1], DEPS[0], DEPS[1]];
         assert_eq!(packages(deps.iter()), ["ipxe-qemu", "qemu-system-x86"]);
+    }
+
+    #[test]
+    fn require_names_what_is_missing() {
+        static TABLE: &[Dep] = &[
+            Dep { check: Check::Program("clove-no-such-tool"), package: "clove-fake", why: "" },
+            Dep { check: Check::Program("sh"), package: "dash", why: "" },
+        ];
+        require_in(TABLE, &["dash"]).unwrap();
+        let msg = require_in(TABLE, &["dash", "clove-fake"]).unwrap_err().to_string();
+        assert!(msg.starts_with("clove-no-such-tool is not installed"), "{msg}");
+        assert!(msg.ends_with("apt-get install -y --no-install-recommends clove-fake"), "{msg}");
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub enum HarnessError {
     Io { context: String, source: io::Error },
     /// Building the payload or the guest failed.
     Build { command: String, output: String },
+    /// An input the harness cannot use as given (e.g. a command line a boot loader would change).
+    Invalid(String),
     /// Waiting for something timed out.
     Timeout { what: String, waited: Duration, serial_tail: String, stderr: String },
     /// QEMU exited (or was killed) while we were waiting for something else.
@@ -71,6 +73,7 @@ impl fmt::Display for HarnessError {
             HarnessError::Build { command, output } => {
                 write!(f, "build failed: {command}\n{}", output.trim_end())
             }
+            HarnessError::Invalid(msg) => f.write_str(msg),
             HarnessError::Timeout { what, waited, serial_tail, stderr } => {
                 write!(f, "timed out after {:.1} s waiting for {what}", waited.as_secs_f64())?;
                 write_logs(f, serial_tail, stderr)

@@ -391,7 +391,7 @@ fn io(context: String) -> impl FnOnce(std::io::Error) -> HarnessError {
     move |e| HarnessError::io(context, e)
 }
 
-fn tool_output(cmd: &mut Command) -> Result<String> {
+pub(crate) fn tool_output(cmd: &mut Command) -> Result<String> {
     let line = format!("{cmd:?}");
     let out = cmd.output().map_err(io(format!("running {line}")))?;
     if !out.status.success() {

@@ -11,10 +11,13 @@
 #![forbid(unsafe_code)]
 
 pub mod artifacts;
+pub mod bootmedia;
 pub mod coreboot;
 pub mod deps;
+pub mod e2e;
 mod error;
 pub mod guest;
+pub mod http_server;
 pub mod image;
 pub mod multiboot;
 pub mod netserver;
@@ -30,7 +33,7 @@ pub use artifacts::Variant;
 pub use error::{HarnessError, Result};
 pub use guest::{Guest, GuestImage, GuestSpec, Scenario};
 pub use image::{Image, Mismatch, Rect};
-pub use qemu::{Display, ImageCompression, Machine, Qemu, QemuConfig, Serial, SpiceOptions, UserNet};
+pub use qemu::{Boot, Display, ImageCompression, Machine, Qemu, QemuConfig, Serial, SpiceOptions, UserNet};
 pub use serde_json::{json, Value};
 pub use serial::SerialMark;
 pub use spice_server::{SpiceServer, SpiceServerConfig, Vga};

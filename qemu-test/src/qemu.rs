@@ -59,6 +59,19 @@ pub struct UserNet {
     pub options: String,
 }
 
+/// What the firmware boots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Boot {
+    /// `-kernel PATH`: QEMU's own multiboot1/PVH/Linux loader (takes `-append`, `-initrd`).
+    Kernel(PathBuf),
+    /// `-cdrom ISO`: SeaBIOS boots the CD (a GRUB rescue ISO).
+    Cdrom(PathBuf),
+    /// `-drive if=none` on a `usb-storage` stick (xHCI), read-only: SeaBIOS boots it like a USB stick.
+    UsbStick(PathBuf),
+    /// `-boot n`: the NIC's iPXE option ROM netboots (give the NIC `tftp=`/`bootfile=`).
+    Network,
+}
+
 /// `-spice image-compression=`: how the server compresses images.
 /// QEMU 7.2 accepts these six (not `lz4`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -140,9 +153,10 @@ impl SpiceOptions {
 pub struct QemuConfig {
     pub binary: String,
     pub name: Option<String>,
-    pub kernel: PathBuf,
-    /// `-initrd` (for a Linux guest).
+    pub boot: Boot,
+    /// `-initrd` (for a Linux guest; only with [`Boot::Kernel`]).
     pub initrd: Option<PathBuf>,
+    /// `-append` (only with [`Boot::Kernel`]; QEMU refuses it otherwise).
     pub append: Option<String>,
     pub memory: String,
     pub machine: Machine,
@@ -163,17 +177,22 @@ pub struct QemuConfig {
 }
 
 /// Escapes a value for a QEMU `key=value,...` option list.
-fn opt_escape(s: &str) -> String {
+pub fn opt_escape(s: &str) -> String {
     s.replace(',', ",,")
 }
 
 impl QemuConfig {
-    /// Defaults: `pc`, 256 MiB, `-vga std`, headless, serial on stdio.
+    /// Boots `kernel` with `-kernel`; see [`QemuConfig::booting`].
     pub fn new(kernel: impl Into<PathBuf>) -> QemuConfig {
+        QemuConfig::booting(Boot::Kernel(kernel.into()))
+    }
+
+    /// Defaults: `pc`, 256 MiB, `-vga std`, headless, serial on stdio.
+    pub fn booting(boot: Boot) -> QemuConfig {
         QemuConfig {
             binary: deps::QEMU.to_string(),
             name: None,
-            kernel: kernel.into(),
+            boot,
             initrd: None,
             append: None,
             memory: "256M".to_string(),
@@ -288,7 +307,16 @@ impl QemuConfig {
         if let Some(cpu) = &self.cpu {
             push(&["-cpu", cpu]);
         }
-        push(&["-kernel", &self.kernel.to_string_lossy()]);
+        match &self.boot {
+            Boot::Kernel(path) => push(&["-kernel", &path.to_string_lossy()]),
+            Boot::Cdrom(iso) => push(&["-cdrom", &iso.to_string_lossy()]),
+            Boot::UsbStick(image) => {
+                let drive =
+                    format!("file={},format=raw,if=none,id=stick,readonly=on", opt_escape(&image.to_string_lossy()));
+                push(&["-drive", &drive, "-device", "qemu-xhci", "-device", "usb-storage,drive=stick"]);
+            }
+            Boot::Network => push(&["-boot", "n"]),
+        }
         if let Some(initrd) = &self.initrd {
             push(&["-initrd", &initrd.to_string_lossy()]);
         }
@@ -788,6 +816,22 @@ mod tests {
             assert_eq!(c.as_str().parse::<ImageCompression>(), Ok(c));
         }
         assert!("lz4".parse::<ImageCompression>().unwrap_err().contains("auto_glz"));
+    }
+
+    #[test]
+    fn boot_without_kernel() {
+        let args = |b| joined(&QemuConfig::booting(b).serial(Serial::None));
+        assert!(args(Boot::Cdrom("/m/clove.iso".into())).contains("-m 256M -cdrom /m/clove.iso -no-reboot"));
+        assert!(args(Boot::Network).contains("-m 256M -boot n -no-reboot"));
+        let usb = args(Boot::UsbStick("/m/a,b.iso".into()));
+        assert!(
+            usb.contains(
+                "-drive file=/m/a,,b.iso,format=raw,if=none,id=stick,readonly=on -device qemu-xhci \
+                 -device usb-storage,drive=stick -no-reboot"
+            ),
+            "{usb}"
+        );
+        assert!(!usb.contains("-kernel"));
     }
 
     #[test]

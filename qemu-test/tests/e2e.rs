@@ -6,53 +6,29 @@
 //! are killed when the test ends (`Qemu` kills on drop, also on a panic).
 //! The tests take turns: two TCG VMs each are plenty for a small machine.
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use qemu_test::e2e::{one_at_a_time, server_config, wait_for_same_frame, FIRST_FRAME, SAME_FRAME, SERVER_BOOT};
 use qemu_test::guest::{self, Guest};
 use qemu_test::spice_server::free_port;
-use qemu_test::{Image, ImageCompression, Qemu, QemuConfig, SpiceServer, SpiceServerConfig, Variant};
+use qemu_test::{Image, ImageCompression, Qemu, QemuConfig, Scenario, SpiceServer, Variant};
 
-/// Spawn → the server guest's picture is drawn.
-const SERVER_BOOT: Duration = Duration::from_secs(120);
-/// Clove spawn → its first complete remote frame, under TCG.
-const FIRST_FRAME: Duration = Duration::from_secs(120);
-/// After the first frame, Clove's screen must catch up with the server's.
-const SAME_FRAME: Duration = Duration::from_secs(60);
 /// An error must be on serial this soon after Clove starts.
 const ERROR_SHOWN: Duration = Duration::from_secs(90);
 
-/// Extra guest kernel words for the server VMs. Under load (Clove's VM
-/// polls flat out on one of the cores) Linux's IO-APIC timer check can fail
-/// under TCG and panic the server's guest; skip it.
-const SERVER_APPEND: &str = "no_timer_check";
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn serial_turn() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn server(name: &str, password: Option<&str>) -> SpiceServer {
-    server_with(name, password, ImageCompression::Off, qemu_test::Scenario::default())
+    server_with(name, password, ImageCompression::Off, Scenario::default())
 }
 
-fn server_with(
-    name: &str,
-    password: Option<&str>,
-    image_compression: ImageCompression,
-    scenario: qemu_test::Scenario,
-) -> SpiceServer {
-    SpiceServer::start(SpiceServerConfig {
-        name: Some(format!("{name}-server")),
-        image_compression,
-        scenario,
-        password: password.map(String::from),
-        boot_timeout: SERVER_BOOT,
-        append: vec![SERVER_APPEND.into()],
-        ..Default::default()
-    })
-    .unwrap_or_else(|e| panic!("{name}: server: {e}"))
+fn server_with(name: &str, password: Option<&str>, compression: ImageCompression, scenario: Scenario) -> SpiceServer {
+    SpiceServer::start(server_config(name, password, compression, scenario))
+        .unwrap_or_else(|e| panic!("{name}: server: {e}"))
+}
+
+/// Until Clove's screen equals the server's (see [`wait_for_same_frame`]).
+fn same_frame(name: &str, clove: &mut Qemu, server: &mut Qemu, timeout: Duration) {
+    let took = wait_for_same_frame(name, clove, server, timeout).unwrap();
+    eprintln!("{name}: same frame {:.1} s after the first frame line", took.as_secs_f64());
 }
 
 /// Clove with an e1000 on `-netdev user` and this command line.
@@ -66,27 +42,6 @@ fn clove(name: &str, cmdline: &str) -> Qemu {
     Qemu::start(config).unwrap_or_else(|e| panic!("{name}: clove: {e}"))
 }
 
-/// Until Clove's screen equals the server's (at most `timeout`): for
-/// servers Clove reached before their guest finished drawing (QEMU opens
-/// the SPICE port at once), so later updates must arrive too. On a
-/// timeout the last pair of screendumps is saved and compared for the error.
-fn wait_for_same_frame(name: &str, clove: &mut Qemu, server: &mut Qemu, timeout: Duration) {
-    let start = Instant::now();
-    loop {
-        let theirs = server.screendump().unwrap();
-        let ours = clove.screendump().unwrap();
-        let same = (ours.width, ours.height) == (theirs.width, theirs.height)
-            && ours.region_equals(&theirs, 0, 0, theirs.width, theirs.height).is_ok();
-        if same || start.elapsed() > timeout {
-            assert_eq!((ours.width, ours.height), (theirs.width, theirs.height), "{name}: Clove's mode");
-            clove.check_region(name, &ours, &theirs, (0, 0, theirs.width, theirs.height)).unwrap();
-            eprintln!("{name}: same frame {:.1} s after the first frame line", start.elapsed().as_secs_f64());
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
 /// Whether the bottom rows of the screen are Clove's red error banner.
 fn shows_error_banner(shot: &Image) -> bool {
     let banner = drivers::screen::ERROR_BACKGROUND;
@@ -96,7 +51,7 @@ fn shows_error_banner(shot: &Image) -> bool {
 
 #[test]
 fn first_frame_equals_the_server_screendump() {
-    let _turn = serial_turn();
+    let _turn = one_at_a_time();
     let name = "e2e-frame";
     let mut server = server(name, None);
     // Start in another mode: Clove must switch to the server's surface size.
@@ -130,16 +85,16 @@ fn first_frame_equals_the_server_screendump() {
 /// so GLZ/QUIC run on the bare target too; then the whole frame must match.
 #[test]
 fn compressed_updates_equal_the_server_screendump() {
-    let _turn = serial_turn();
+    let _turn = one_at_a_time();
     let name = "e2e-auto-glz";
-    let scenario = qemu_test::Scenario::DrawThenBand { after_secs: 6 };
+    let scenario = Scenario::DrawThenBand { after_secs: 6 };
     let mut server = server_with(name, None, ImageCompression::AutoGlz, scenario);
     let mut q = clove(name, &format!("server=spice://10.0.2.2:{}", server.port()));
     q.wait_for_line("spice: first frame in ", FIRST_FRAME).unwrap();
     server.qemu().wait_for_line(qemu_test::guest::UPDATED, Duration::from_secs(60)).unwrap();
     let theirs = server.screendump().unwrap();
     assert_eq!(theirs, server.expected_image().unwrap());
-    wait_for_same_frame(name, &mut q, server.qemu_mut(), Duration::from_secs(30));
+    same_frame(name, &mut q, server.qemu_mut(), Duration::from_secs(30));
     assert!(!q.serial().contains("draw error"), "{}", q.serial());
 }
 
@@ -158,15 +113,15 @@ fn clove_on(name: &str, model: &str, cmdline: &str) -> Qemu {
 /// model in turn and must show exactly the server's frame, decoded with
 /// the codec `codec` (as Clove's `spice: images:` line names it).
 fn fidelity(name: &str, compression: ImageCompression, preference: Option<&str>, codec: &str) {
-    let _turn = serial_turn();
-    let mut server = server_with(name, None, compression, qemu_test::Scenario::default());
+    let _turn = one_at_a_time();
+    let mut server = server_with(name, None, compression, Scenario::default());
     assert_eq!(server.screendump().unwrap(), server.expected_image().unwrap(), "the server shows the known picture");
     let pref = preference.map(|c| format!("compression={c} ")).unwrap_or_default();
     for model in NIC_MODELS {
         let label = format!("{name}-{}", model.replace([',', '='], "-"));
         let mut q = clove_on(&label, model, &format!("{pref}server=spice://10.0.2.2:{}", server.port()));
         q.wait_for_line("spice: first frame in ", FIRST_FRAME).unwrap();
-        wait_for_same_frame(&label, &mut q, server.qemu_mut(), SAME_FRAME);
+        same_frame(&label, &mut q, server.qemu_mut(), SAME_FRAME);
         let serial = q.serial();
         let images = serial.lines().find(|l| l.contains("spice: images: ")).unwrap_or_else(|| panic!("{serial}"));
         assert!(images.contains(&format!(" {codec} ")), "{label}: expected {codec} images: {images}");
@@ -207,7 +162,7 @@ fn fidelity_lz4() {
 
 #[test]
 fn wrong_password_is_shown_and_retried() {
-    let _turn = serial_turn();
+    let _turn = one_at_a_time();
     let name = "e2e-password";
     let server = server(name, Some("clove-secret"));
     let mut q =
@@ -234,7 +189,7 @@ fn wrong_password_is_shown_and_retried() {
 
 #[test]
 fn server_that_starts_late_is_connected_to() {
-    let _turn = serial_turn();
+    let _turn = one_at_a_time();
     let name = "e2e-late";
     let port = free_port().unwrap();
     let mut q = clove(name, &format!("server=spice://10.0.2.2:{port}"));
@@ -244,32 +199,22 @@ fn server_that_starts_late_is_connected_to() {
     assert!(shows_error_banner(&shot), "no error banner while the server is down");
 
     // Now the server comes up on that port.
-    let config = SpiceServerConfig {
-        name: Some(format!("{name}-server")),
-        image_compression: ImageCompression::Off,
-        append: vec![SERVER_APPEND.into()],
-        ..Default::default()
-    };
+    let config = server_config(name, None, ImageCompression::Off, Scenario::default());
     let img = Guest::build(&config.guest).unwrap();
     let mut server = Qemu::start(SpiceServer::qemu_config(&config, &img, port)).unwrap();
     let start = Instant::now();
     server.wait_for_line(guest::DRAWN, SERVER_BOOT).unwrap();
     eprintln!("{name}: server drawn after {:.1} s", start.elapsed().as_secs_f64());
     q.wait_for_line("spice: first frame in ", FIRST_FRAME).unwrap();
-    wait_for_same_frame(name, &mut q, &mut server, SAME_FRAME);
+    same_frame(name, &mut q, &mut server, SAME_FRAME);
 }
 
 #[test]
 fn server_going_away_is_reconnected() {
-    let _turn = serial_turn();
+    let _turn = one_at_a_time();
     let name = "e2e-reconnect";
     let port = free_port().unwrap();
-    let config = SpiceServerConfig {
-        name: Some(format!("{name}-server")),
-        image_compression: ImageCompression::Off,
-        append: vec![SERVER_APPEND.into()],
-        ..Default::default()
-    };
+    let config = server_config(name, None, ImageCompression::Off, Scenario::default());
     let img = Guest::build(&config.guest).unwrap();
     let boot = |what: &str| {
         let s = Qemu::start(SpiceServer::qemu_config(&config, &img, port)).unwrap_or_else(|e| panic!("{what}: {e}"));
@@ -286,16 +231,16 @@ fn server_going_away_is_reconnected() {
     let mut server = boot("second server");
     let mut q = q;
     q.wait_for_line_after(mark, "spice: first frame in ", FIRST_FRAME).unwrap();
-    wait_for_same_frame(name, &mut q, &mut server, SAME_FRAME);
+    same_frame(name, &mut q, &mut server, SAME_FRAME);
 }
 
 /// The smallest supported machine: 64 MiB of RAM showing a 1920x1080
 /// desktop (Clove switches its Bochs VBE mode to the server's surface).
 #[test]
 fn full_hd_desktop_in_64_mib() {
-    let _turn = serial_turn();
+    let _turn = one_at_a_time();
     let name = "e2e-fullhd-64m";
-    let mut server = server_with(name, None, ImageCompression::AutoGlz, qemu_test::Scenario::FullHd);
+    let mut server = server_with(name, None, ImageCompression::AutoGlz, Scenario::FullHd);
     let config = QemuConfig::payload(Variant::Multiboot)
         .unwrap()
         .name(&format!("{name}-clove"))
@@ -307,7 +252,7 @@ fn full_hd_desktop_in_64_mib() {
     q.wait_for_line("spice: first frame in ", FIRST_FRAME).unwrap();
     let theirs = server.screendump().unwrap();
     assert_eq!((theirs.width, theirs.height), (1920, 1080));
-    wait_for_same_frame(name, &mut q, server.qemu_mut(), SAME_FRAME);
+    same_frame(name, &mut q, server.qemu_mut(), SAME_FRAME);
     assert!(q.serial().contains("primary surface 1920x1080"), "{}", q.serial());
 }
 
@@ -315,9 +260,9 @@ fn full_hd_desktop_in_64_mib() {
 /// serial, retried, never an allocation failure that halts Clove.
 #[test]
 fn desktop_too_big_for_memory_is_an_error() {
-    let _turn = serial_turn();
+    let _turn = one_at_a_time();
     let name = "e2e-fullhd-16m";
-    let server = server_with(name, None, ImageCompression::AutoGlz, qemu_test::Scenario::FullHd);
+    let server = server_with(name, None, ImageCompression::AutoGlz, Scenario::FullHd);
     let config = QemuConfig::payload(Variant::Multiboot)
         .unwrap()
         .name(&format!("{name}-clove"))

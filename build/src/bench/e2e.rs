@@ -51,7 +51,7 @@ fn one(kernel: &std::path::Path, server: &SpiceServer, i: usize) -> Result<Run> 
     Ok(Run { spawn_to_frame, since_boot_ms, connect_ms, heap_kib })
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
     if n % 2 == 1 {
