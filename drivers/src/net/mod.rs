@@ -10,6 +10,7 @@
 pub use smoltcp;
 
 pub mod config;
+pub mod dns;
 pub mod dma;
 pub mod e1000;
 pub mod nettest;
