@@ -12,6 +12,7 @@
 
 pub mod artifacts;
 pub mod deps;
+pub mod dnsserver;
 mod error;
 pub mod guest;
 pub mod image;
@@ -25,6 +26,7 @@ pub mod testimage;
 mod testutil;
 
 pub use artifacts::Variant;
+pub use dnsserver::{DnsServer, Record};
 pub use error::{HarnessError, Result};
 pub use guest::{Guest, GuestImage, GuestSpec, Scenario};
 pub use image::{Image, Mismatch, Rect};

@@ -272,13 +272,27 @@ impl Desktop {
     /// how many rectangles were drawn.
     pub fn flush(&mut self, screen: &mut Option<Screen>, session: &mut Session) -> usize {
         let damage = session.canvas_mut().take_damage(0);
+        self.blit(screen, session, damage)
+    }
+
+    /// Draws the whole primary surface again (after a banner covered it).
+    pub fn repaint(&mut self, screen: &mut Option<Screen>, session: &mut Session) {
+        let Some(surface) = session.canvas().primary() else { return };
+        let all = Rect::new(0, 0, surface.width() as i32, surface.height() as i32);
+        if let Some(s) = screen.as_mut() {
+            s.fb.clear(0);
+        }
+        self.blit(screen, session, alloc::vec![all]);
+    }
+
+    fn blit(&mut self, screen: &mut Option<Screen>, session: &Session, rects: Vec<Rect>) -> usize {
         let (Some(p), Some(s)) = (self.placement, screen.as_mut()) else { return 0 };
         let Some(surface) = session.canvas().primary() else { return 0 };
         let bounds = Rect::new(0, 0, surface.width() as i32, surface.height() as i32);
         let stride = surface.stride();
         let data = surface.data();
         let mut n = 0;
-        for r in damage {
+        for r in rects {
             let r = r.intersect(&bounds);
             if r.is_empty() {
                 continue;
