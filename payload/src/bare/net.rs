@@ -189,6 +189,9 @@ pub struct Net {
     pub lease: Option<Lease>,
     /// The DHCP client while it runs: its socket and when it (re)started (ms).
     dhcp: Option<(SocketHandle, u64)>,
+    /// DHCP restarted after the link came back: the address stays in use
+    /// (smoltcp resets TCP sockets whose address goes) until DHCP answers.
+    revalidating: bool,
     /// `dns=` from the command line, over DHCP's.
     dns_override: Option<SocketAddrV4>,
     /// The link as last read, and when (ms).
@@ -320,6 +323,7 @@ impl Net {
             choice_note,
             lease: None,
             dhcp: None,
+            revalidating: false,
             dns_override: opts.dns,
             link,
             next_port: 49152 + (cpu::rdtsc() % 16384) as u16,
@@ -372,6 +376,7 @@ impl Net {
                 con.log(format_args!("net: link up; restarting DHCP"));
                 self.sockets.get_mut::<dhcpv4::Socket>(h).reset();
                 self.dhcp = Some((h, ms));
+                self.revalidating = self.lease.is_some();
             }
             None => con.log(format_args!("net: link up")),
         }
@@ -482,6 +487,8 @@ impl Net {
                 let dns = self.dns_override.or_else(|| c.dns_servers.first().map(|a| SocketAddrV4::new(*a, dns::PORT)));
                 Lease { cidr: c.address, gateway: c.router, dns }
             }
+            // Our own restart: keep the address until DHCP says otherwise.
+            Some(dhcpv4::Event::Deconfigured) if self.revalidating => return,
             Some(dhcpv4::Event::Deconfigured) => {
                 if self.lease.take().is_some() {
                     con.log(format_args!("net: dhcp lease lost"));
@@ -491,7 +498,11 @@ impl Net {
                 return;
             }
         };
+        let revalidated = core::mem::take(&mut self.revalidating);
         match &self.lease {
+            Some(old) if *old == lease && revalidated => {
+                con.log(format_args!("net: dhcp lease confirmed after link up: {lease}"))
+            }
             Some(old) if *old == lease => con.log(format_args!("net: dhcp lease renewed {lease}")),
             Some(old) => {
                 con.log(format_args!("net: dhcp lease changed from {old} to {lease}"));
