@@ -306,3 +306,28 @@ fn pulled_link_during_a_session_recovers() {
     assert!(serial.contains("net: link down") && serial.contains("net: link up; restarting DHCP"), "{serial}");
     assert!(!serial.contains("reconnecting"), "a short pull should not cost the session:\n{serial}");
 }
+
+/// A pull longer than the connection's timeout loses the session: the
+/// screen names the missing link, and once it is back Clove reconnects.
+#[test]
+fn long_pulled_link_reconnects() {
+    let _turn = serial_turn();
+    let name = "e2e-link-long";
+    let mut server = server(name, None);
+    let mut q = clove(name, &format!("server=spice://10.0.2.2:{}", server.port()));
+    q.wait_for_line("spice: first frame in ", FIRST_FRAME).unwrap();
+    let mark = q.serial_mark();
+    q.set_link("net0", false).unwrap();
+    let lost = q.wait_for_line_after(mark, "spice: connection lost: ", ERROR_SHOWN).unwrap();
+    assert!(lost.contains("(the network link is down); reconnecting"), "{lost}");
+    q.wait_for_line_after(mark, "spice: error: no link on ", ERROR_SHOWN).unwrap();
+    let shot = q.screendump().unwrap();
+    if !shows_error_banner(&shot) {
+        let path = q.save_artifact(&shot, "no-banner").unwrap();
+        panic!("no no-link banner on screen: {}", path.display());
+    }
+    let mark = q.serial_mark();
+    q.set_link("net0", true).unwrap();
+    q.wait_for_line_after(mark, "spice: first frame in ", FIRST_FRAME).unwrap();
+    wait_for_same_frame(name, &mut q, server.qemu_mut(), SAME_FRAME);
+}
