@@ -173,7 +173,7 @@ mod tests {
         .unwrap();
         let client = UdpSocket::bind("127.0.0.1:0").unwrap();
         client.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut ask = |id: u16, name: &str| {
+        let ask = |id: u16, name: &str| {
             client.send_to(&build_query(id, name).unwrap(), ("127.0.0.1", server.port())).unwrap();
             let mut buf = [0u8; 512];
             let n = client.recv(&mut buf).unwrap();
