@@ -10,8 +10,8 @@
 pub use smoltcp;
 
 pub mod config;
-pub mod dns;
 pub mod dma;
+pub mod dns;
 pub mod e1000;
 pub mod nettest;
 pub mod phy;
