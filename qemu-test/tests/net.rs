@@ -216,3 +216,18 @@ fn nic_option_picks_the_named_nic() {
     qemu.wait_for_line("net: dhcp lease 10.0.2.15/24", LEASE).unwrap();
     assert_eq!(qemu.wait_exit(EXIT).unwrap(), 1, "exit code; serial:\n{}", qemu.serial());
 }
+
+/// With the lease capped at 4 s, smoltcp renews it every 2 s: each renewal
+/// is logged and the address stays.
+#[test]
+fn lease_renewals_are_logged() {
+    let qemu = boot("e1000", "dhcp-lease=4");
+    qemu.wait_for_line("net: dhcp lease 10.0.2.15/24", LEASE).unwrap();
+    let mark = qemu.serial_mark();
+    let renewed = qemu.wait_for_line_after(mark, "net: dhcp lease renewed ", LEASE).unwrap();
+    assert_eq!(after(&renewed, "net: dhcp lease renewed "), "10.0.2.15/24 gw 10.0.2.2 dns 10.0.2.3");
+    let mark = qemu.serial_mark();
+    qemu.wait_for_line_after(mark, "net: dhcp lease renewed ", LEASE).unwrap();
+    let serial = qemu.serial();
+    assert!(!serial.contains("lease lost") && !serial.contains("lease changed"), "{serial}");
+}

@@ -35,6 +35,9 @@ pub struct NetTest {
 /// Default size of each direction of the test.
 pub const NETTEST_DEFAULT_BYTES: u64 = 16 << 20;
 
+/// Shortest `dhcp-lease=`: renewals every 2 s are plenty.
+const MIN_LEASE: u32 = 4;
+
 /// Longest `nic=` model name kept.
 const MAX_MODEL: usize = 15;
 
@@ -73,6 +76,8 @@ pub struct NetOptions {
     /// `dns=ADDR[:PORT]` (port 53 when absent).
     pub dns: Option<SocketAddrV4>,
     pub nic: Option<NicChoice>,
+    /// `dhcp-lease=SECONDS`: the longest lease to take (renewed at half).
+    pub dhcp_lease_max: Option<u32>,
     pub nettest: Option<NetTest>,
     /// Keys (bit i is `KEYS[i]`) that had a word that did not parse. A
     /// bitmask, not a list: options are parsed before the heap exists.
@@ -80,12 +85,13 @@ pub struct NetOptions {
 }
 
 /// Our keys and what their values look like.
-const KEYS: [(&str, &str); 5] = [
+const KEYS: [(&str, &str); 6] = [
     ("ip", "ADDRESS/PREFIX"),
     ("gw", "an IPv4 address"),
     ("dns", "ADDRESS[:PORT]"),
     ("nic", "a model (e1000, e1000e, virtio, rtl8139) or a PCI address BB:DD.F"),
     ("nettest", "ADDRESS:PORT[,rx=BYTES][,tx=BYTES]"),
+    ("dhcp-lease", "SECONDS (at least 4)"),
 ];
 
 /// A network option that did not parse; the word is kept for the log.
@@ -123,6 +129,7 @@ impl NetOptions {
                 "gw" => value.parse().ok().map(|a| o.gateway = Some(a)),
                 "dns" => parse_dns(value).map(|a| o.dns = Some(a)),
                 "nic" => parse_nic(value).map(|n| o.nic = Some(n)),
+                "dhcp-lease" => value.parse().ok().filter(|&s| s >= MIN_LEASE).map(|s| o.dhcp_lease_max = Some(s)),
                 "nettest" => parse_nettest(value).map(|t| o.nettest = Some(t)),
                 _ => continue,
             };
@@ -221,8 +228,9 @@ mod tests {
         assert_eq!(o.errors().next().unwrap().to_string(), "option ip= ignored: expected ADDRESS/PREFIX");
         let o = NetOptions::parse("ip=10.0.2.16/8 nettest=10.0.2.2:9,tx=1,rx");
         assert_eq!(o.errors().map(|e| e.key).collect::<Vec<_>>(), ["nettest"]);
-        let o = NetOptions::parse("dns=10.0.2.2:0 nic=00:20.0");
-        assert_eq!(o.errors().map(|e| e.key).collect::<Vec<_>>(), ["dns", "nic"]);
+        let o = NetOptions::parse("dns=10.0.2.2:0 nic=00:20.0 dhcp-lease=3");
+        assert_eq!(o.errors().map(|e| e.key).collect::<Vec<_>>(), ["dns", "nic", "dhcp-lease"]);
+        assert_eq!(NetOptions::parse("dhcp-lease=600").dhcp_lease_max, Some(600));
         for bad in ["dns=10.0.2.2:", "dns=10.0.2.2:65536", "dns=host:53"] {
             assert_eq!(NetOptions::parse(bad).errors().count(), 1, "{bad}");
         }

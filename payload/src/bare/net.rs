@@ -194,6 +194,8 @@ pub struct Net {
     revalidating: bool,
     /// `dns=` from the command line, over DHCP's.
     dns_override: Option<SocketAddrV4>,
+    /// `dhcp-lease=`: the longest lease taken (seconds).
+    lease_max: Option<u32>,
     /// The link as last read, and when (ms).
     link: bool,
     link_read_ms: u64,
@@ -325,6 +327,7 @@ impl Net {
             dhcp: None,
             revalidating: false,
             dns_override: opts.dns,
+            lease_max: opts.dhcp_lease_max,
             link,
             next_port: 49152 + (cpu::rdtsc() % 16384) as u16,
         }
@@ -469,6 +472,7 @@ impl Net {
         let mut retry = dhcpv4::RetryConfig::default();
         retry.discover_timeout = DHCP_DISCOVER_RETRY;
         socket.set_retry_config(retry);
+        socket.set_max_lease_duration(self.lease_max.map(|s| Duration::from_secs(s.into())));
         // With a packet buffer every ACK is an event, so renewals are seen
         // (not only changes). Made once, for the one DHCP socket we ever have.
         socket.set_receive_packet_buffer(Box::leak(vec![0u8; DHCP_PACKET_BUFFER].into_boxed_slice()));
