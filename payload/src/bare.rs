@@ -105,7 +105,7 @@ extern "C" fn rust_entry(kind: u32, eax: u32, ebx: u32, stack_arg: u32) -> ! {
         cpu::qemu_exit(cpu::EXIT_OK);
     }
     match net {
-        Some(n) => n.run(),
+        Some(n) => n.run(&mut con),
         None => cpu::halt_forever(),
     }
 }

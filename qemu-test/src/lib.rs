@@ -14,6 +14,7 @@ pub mod artifacts;
 pub mod bootmedia;
 pub mod coreboot;
 pub mod deps;
+pub mod dnsserver;
 pub mod e2e;
 mod error;
 pub mod guest;
@@ -30,6 +31,7 @@ pub mod testimage;
 mod testutil;
 
 pub use artifacts::Variant;
+pub use dnsserver::{DnsServer, Record};
 pub use error::{HarnessError, Result};
 pub use guest::{Guest, GuestImage, GuestSpec, Scenario};
 pub use image::{Image, Mismatch, Rect};

@@ -172,6 +172,9 @@ pub struct QemuConfig {
     pub devices: Vec<String>,
     /// QEMU's SPICE server.
     pub spice: Option<SpiceOptions>,
+    /// Start with the CPUs stopped (`-S`) until [`Qemu::resume`], so QMP
+    /// can set things up (e.g. a NIC's link) before the guest runs.
+    pub paused: bool,
     /// Raw arguments appended last.
     pub extra_args: Vec<String>,
 }
@@ -205,6 +208,7 @@ impl QemuConfig {
             net: None,
             devices: Vec::new(),
             spice: None,
+            paused: false,
             extra_args: Vec::new(),
         }
     }
@@ -276,6 +280,11 @@ impl QemuConfig {
         self.devices.push(spec.to_string());
         self
     }
+    /// Start with the CPUs stopped (see [`QemuConfig::paused`]).
+    pub fn paused(mut self, paused: bool) -> Self {
+        self.paused = paused;
+        self
+    }
     /// Appends one raw argument.
     pub fn extra_arg(mut self, arg: &str) -> Self {
         self.extra_args.push(arg.to_string());
@@ -324,6 +333,9 @@ impl QemuConfig {
             push(&["-append", cmdline]);
         }
         push(&["-no-reboot"]);
+        if self.paused {
+            push(&["-S"]);
+        }
         push(&["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
         match self.display {
             Display::StdVga => push(&["-vga", "std"]),
@@ -681,6 +693,17 @@ impl Qemu {
     /// Runs a QMP command; `args` is an object or `Value::Null`.
     pub fn qmp(&mut self, command: &str, args: Value) -> Result<Value> {
         self.qmp.execute(command, args)
+    }
+
+    /// Plugs (`up`) or pulls a NIC's cable: QMP `set_link` on a netdev id
+    /// (`net0` for [`QemuConfig::user_net`]) or a `-device ...,id=` NIC id.
+    pub fn set_link(&mut self, name: &str, up: bool) -> Result<()> {
+        self.qmp("set_link", json!({ "name": name, "up": up })).map(|_| ())
+    }
+
+    /// Starts the CPUs of a [`QemuConfig::paused`] instance.
+    pub fn resume(&mut self) -> Result<()> {
+        self.qmp("cont", Value::Null).map(|_| ())
     }
 
     /// QMP events received so far (cleared by this call).

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use qemu_test::e2e::{one_at_a_time, server_config, wait_for_same_frame, FIRST_FRAME, SAME_FRAME, SERVER_BOOT};
 use qemu_test::guest::{self, Guest};
 use qemu_test::spice_server::free_port;
-use qemu_test::{Image, ImageCompression, Qemu, QemuConfig, Scenario, SpiceServer, Variant};
+use qemu_test::{DnsServer, Image, ImageCompression, Qemu, QemuConfig, Record, Scenario, SpiceServer, Variant};
 
 /// An error must be on serial this soon after Clove starts.
 const ERROR_SHOWN: Duration = Duration::from_secs(90);
@@ -287,4 +287,106 @@ fn desktop_too_big_for_memory_is_an_error() {
     shot.wait_for_line_after(mark, "spice: error: ", ERROR_SHOWN).unwrap();
     let serial = shot.serial();
     assert!(!serial.contains("PANIC") && !serial.contains("halted"), "{serial}");
+}
+
+/// `server=` names a host: Clove asks our DNS server on the host's loopback
+/// (`dns=` with a port), follows its CNAME and connects.
+#[test]
+fn server_name_is_resolved_through_dns() {
+    let _turn = one_at_a_time();
+    let name = "e2e-dns";
+    let dns = DnsServer::start(&[
+        ("spice-test.clove", Record::Cname("server.clove".into())),
+        ("server.clove", Record::A(std::net::Ipv4Addr::new(10, 0, 2, 2))),
+    ])
+    .unwrap();
+    let mut server = server(name, None);
+    let mut q = clove(name, &format!("server=spice://spice-test.clove:{} dns=10.0.2.2:{}", server.port(), dns.port()));
+    q.wait_for_line("spice: first frame in ", FIRST_FRAME).unwrap();
+    same_frame(name, &mut q, server.qemu_mut(), SAME_FRAME);
+    let serial = q.serial();
+    let dhcp = q.wait_for_line("net: dhcp lease ", ERROR_SHOWN).unwrap();
+    assert!(dhcp.contains(&format!(" dns 10.0.2.2:{} in ", dns.port())), "dns= wins over DHCP's: {dhcp}");
+    let asked = format!("spice: resolving spice-test.clove via 10.0.2.2:{}", dns.port());
+    for want in [asked.as_str(), "spice: spice-test.clove is 10.0.2.2", "spice: connecting to 10.0.2.2:"] {
+        assert!(serial.contains(want), "{want:?} not in the serial log:\n{serial}");
+    }
+    assert_eq!(dns.questions(), ["spice-test.clove"]);
+}
+
+/// An unknown name fails the resolving step on screen and serial, and is
+/// asked again on the next attempt.
+#[test]
+fn unknown_server_name_is_shown_and_retried() {
+    let _turn = one_at_a_time();
+    let name = "e2e-nxdomain";
+    let dns = DnsServer::start(&[]).unwrap();
+    let mut q = clove(name, &format!("server=spice://nope.clove:5999 dns=10.0.2.2:{}", dns.port()));
+    let first = q.wait_for_line("spice: error: ", ERROR_SHOWN).unwrap();
+    assert!(
+        first.ends_with("spice: error: cannot resolve nope.clove: no such name (resolving); retrying in 1 s"),
+        "{first}"
+    );
+    let shot = q.screendump().unwrap();
+    if !shows_error_banner(&shot) {
+        let path = q.save_artifact(&shot, "no-banner").unwrap();
+        panic!("no error banner on screen: {}", path.display());
+    }
+    let mark = q.serial_mark();
+    let again = q.wait_for_line_after(mark, "spice: error: ", ERROR_SHOWN).unwrap();
+    assert!(again.ends_with("no such name (resolving); retrying in 2 s"), "{again}");
+    let asked = dns.questions();
+    assert!(asked.len() >= 2 && asked.iter().all(|n| n == "nope.clove"), "{asked:?}");
+    assert!(!q.serial().contains("spice: connecting to"));
+}
+
+/// The cable is pulled mid-session: the desktop freezes under a no-link
+/// banner, and when the cable is back the session goes on to the right frame.
+#[test]
+fn pulled_link_during_a_session_recovers() {
+    let _turn = one_at_a_time();
+    let name = "e2e-link";
+    let mut server = server(name, None);
+    let mut q = clove(name, &format!("server=spice://10.0.2.2:{}", server.port()));
+    q.wait_for_line("spice: first frame in ", FIRST_FRAME).unwrap();
+    let mark = q.serial_mark();
+    q.set_link("net0", false).unwrap();
+    q.wait_for_line_after(mark, "spice: link down; the session waits", ERROR_SHOWN).unwrap();
+    let shot = q.screendump().unwrap();
+    if !shows_error_banner(&shot) {
+        let path = q.save_artifact(&shot, "no-banner").unwrap();
+        panic!("no link-down banner on screen: {}", path.display());
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    q.set_link("net0", true).unwrap();
+    q.wait_for_line_after(mark, "spice: link back; the session goes on", ERROR_SHOWN).unwrap();
+    same_frame(name, &mut q, server.qemu_mut(), SAME_FRAME);
+    let serial = q.serial();
+    assert!(serial.contains("net: link down") && serial.contains("net: link up; restarting DHCP"), "{serial}");
+    assert!(!serial.contains("reconnecting"), "a short pull should not cost the session:\n{serial}");
+}
+
+/// A pull longer than the connection's timeout loses the session: the
+/// screen names the missing link, and once it is back Clove reconnects.
+#[test]
+fn long_pulled_link_reconnects() {
+    let _turn = one_at_a_time();
+    let name = "e2e-link-long";
+    let mut server = server(name, None);
+    let mut q = clove(name, &format!("server=spice://10.0.2.2:{}", server.port()));
+    q.wait_for_line("spice: first frame in ", FIRST_FRAME).unwrap();
+    let mark = q.serial_mark();
+    q.set_link("net0", false).unwrap();
+    let lost = q.wait_for_line_after(mark, "spice: connection lost: ", ERROR_SHOWN).unwrap();
+    assert!(lost.contains("(the network link is down); reconnecting"), "{lost}");
+    q.wait_for_line_after(mark, "spice: error: no link on ", ERROR_SHOWN).unwrap();
+    let shot = q.screendump().unwrap();
+    if !shows_error_banner(&shot) {
+        let path = q.save_artifact(&shot, "no-banner").unwrap();
+        panic!("no no-link banner on screen: {}", path.display());
+    }
+    let mark = q.serial_mark();
+    q.set_link("net0", true).unwrap();
+    q.wait_for_line_after(mark, "spice: first frame in ", FIRST_FRAME).unwrap();
+    same_frame(name, &mut q, server.qemu_mut(), SAME_FRAME);
 }

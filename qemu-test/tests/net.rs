@@ -1,6 +1,7 @@
 //! Networking end to end under QEMU `-netdev user`: DHCP from slirp, a
-//! static address from the command line, and a TCP transfer both ways with
-//! a server on the host's loopback (10.0.2.2 inside the guest).
+//! static address from the command line, a TCP transfer both ways with a
+//! server on the host's loopback (10.0.2.2 inside the guest), a link pulled
+//! mid-transfer, and the choice among several NICs.
 
 use std::time::Duration;
 
@@ -152,4 +153,111 @@ fn no_dhcp_answer_is_bounded() {
     qemu.wait_for_line("net: no DHCP answer in 20 s", LEASE).unwrap();
     qemu.wait_for_line("ready", EXIT).unwrap();
     assert_eq!(qemu.wait_exit(EXIT).unwrap(), 1, "exit code; serial:\n{}", qemu.serial());
+}
+
+/// The link goes down mid-transfer and comes back: DHCP restarts, the
+/// connection recovers and both directions still check out.
+#[test]
+fn link_down_and_up_during_a_transfer() {
+    // Big enough that the transfer is still running when the link goes.
+    let bytes: u64 = 64 << 20;
+    let server = PatternServer::start(bytes, 1 << 20, TRANSFER_TIMEOUT).unwrap();
+    let cmdline = format!("test-exit nettest=10.0.2.2:{},rx={bytes},tx={}", server.port(), 1 << 20);
+    let mut qemu = boot("e1000", &cmdline);
+    qemu.wait_for_line("nettest: connected", LEASE).unwrap();
+    qemu.set_link("net0", false).unwrap();
+    qemu.wait_for_line("] net: link down", EXIT).unwrap();
+    // Long enough for TCP to retransmit into the void a few times.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!qemu.serial().contains("nettest: rx "), "the transfer ended before the link went down");
+    let mark = qemu.serial_mark();
+    qemu.set_link("net0", true).unwrap();
+    qemu.wait_for_line_after(mark, "] net: link up; restarting DHCP", EXIT).unwrap();
+    // The address stays in use (the connection depends on it) and DHCP confirms it.
+    qemu.wait_for_line_after(mark, "net: dhcp lease confirmed after link up: 10.0.2.15/24", LEASE).unwrap();
+    let rx = qemu.wait_for_line_after(mark, "nettest: rx ", TRANSFER_TIMEOUT).unwrap();
+    qemu.wait_for_line_after(mark, "nettest: done", TRANSFER_TIMEOUT).unwrap();
+    assert_eq!(qemu.wait_exit(EXIT).unwrap(), 1, "exit code; serial:\n{}", qemu.serial());
+    let host = server.join().unwrap();
+    let rx = parse_nettest_line(&rx, "rx").unwrap_or_else(|| panic!("bad line {rx:?}"));
+    assert_eq!((rx.bytes, rx.sum), (bytes, host.sent_sum), "what the client received");
+    assert_eq!((host.received, host.received_is_pattern), (1 << 20, true), "what the client sent");
+}
+
+/// Two NICs: an e1000 at 00:04.0 whose cable is pulled before the guest
+/// runs, and an e1000e on user networking (`net0`) at 00:05.0.
+fn two_nics(cmdline: &str) -> Qemu {
+    two_nics_unplugged(cmdline, &["unplugged"])
+}
+
+fn two_nics_unplugged(cmdline: &str, unplugged: &[&str]) -> Qemu {
+    let config = QemuConfig::payload(Variant::Multiboot)
+        .unwrap()
+        .append(cmdline)
+        .user_net("e1000e,addr=05.0", "")
+        .device("e1000,id=unplugged,addr=04.0,mac=52:54:00:00:00:04")
+        .paused(true);
+    let mut qemu = Qemu::start(config).unwrap();
+    for nic in unplugged {
+        qemu.set_link(nic, false).unwrap();
+    }
+    qemu.resume().unwrap();
+    qemu
+}
+
+#[test]
+fn first_nic_with_link_is_used() {
+    let qemu = two_nics("test-exit");
+    let down = qemu.wait_for_line("net: Intel 82540EM (e1000) 00:04.0", LEASE).unwrap();
+    assert!(down.ends_with("link down"), "{down}");
+    let using = qemu.wait_for_line("net: using ", LEASE).unwrap();
+    assert!(after(&using, "net: using ").starts_with("Intel 82574L (e1000e) 00:05.0 mac "), "{using}");
+    assert!(using.ends_with("(the first with link)"), "{using}");
+    qemu.wait_for_line("net: dhcp lease 10.0.2.15/24", LEASE).unwrap();
+    assert_eq!(qemu.wait_exit(EXIT).unwrap(), 1, "exit code; serial:\n{}", qemu.serial());
+}
+
+#[test]
+fn without_link_anywhere_the_first_nic_is_used() {
+    let qemu = two_nics_unplugged("test-exit", &["unplugged", "net0"]);
+    let using = qemu.wait_for_line("net: using ", LEASE).unwrap();
+    assert!(after(&using, "net: using ").starts_with("Intel 82540EM (e1000) 00:04.0 mac "), "{using}");
+    assert!(using.ends_with("(none has link; the first)"), "{using}");
+    qemu.wait_for_line("net: no DHCP answer in 20 s", LEASE).unwrap();
+    assert_eq!(qemu.wait_exit(EXIT).unwrap(), 1, "exit code; serial:\n{}", qemu.serial());
+}
+
+#[test]
+fn nic_option_picks_the_named_nic() {
+    // The e1000 has no cable, so only the named e1000e can get a lease.
+    for choice in ["e1000e", "00:05.0"] {
+        let qemu = two_nics(&format!("test-exit nic={choice}"));
+        qemu.wait_for_line("net: dhcp lease 10.0.2.15/24", LEASE).unwrap();
+        let serial = qemu.serial();
+        assert!(!serial.contains("00:04.0 mac"), "nic={choice} opened the other NIC too:\n{serial}");
+        assert!(serial.contains("net: Intel 82574L (e1000e) 00:05.0 mac "), "{serial}");
+        assert_eq!(qemu.wait_exit(EXIT).unwrap(), 1, "exit code; serial:\n{serial}");
+    }
+    // A NIC that is not there is reported, then the default choice applies.
+    let qemu = two_nics("test-exit nic=rtl8139");
+    let note = qemu.wait_for_line("net: nic=rtl8139: ", LEASE).unwrap();
+    assert!(note.ends_with("no such NIC (found e1000 00:04.0, e1000e 00:05.0); using the default choice"), "{note}");
+    qemu.wait_for_line("net: using Intel 82574L (e1000e) 00:05.0", LEASE).unwrap();
+    qemu.wait_for_line("net: dhcp lease 10.0.2.15/24", LEASE).unwrap();
+    assert_eq!(qemu.wait_exit(EXIT).unwrap(), 1, "exit code; serial:\n{}", qemu.serial());
+}
+
+/// With the lease capped at 4 s, smoltcp renews it every 2 s: each renewal
+/// is logged and the address stays.
+#[test]
+fn lease_renewals_are_logged() {
+    let qemu = boot("e1000", "dhcp-lease=4");
+    qemu.wait_for_line("net: dhcp lease 10.0.2.15/24", LEASE).unwrap();
+    let mark = qemu.serial_mark();
+    let renewed = qemu.wait_for_line_after(mark, "net: dhcp lease renewed ", LEASE).unwrap();
+    assert_eq!(after(&renewed, "net: dhcp lease renewed "), "10.0.2.15/24 gw 10.0.2.2 dns 10.0.2.3");
+    let mark = qemu.serial_mark();
+    qemu.wait_for_line_after(mark, "net: dhcp lease renewed ", LEASE).unwrap();
+    let serial = qemu.serial();
+    assert!(!serial.contains("lease lost") && !serial.contains("lease changed"), "{serial}");
 }

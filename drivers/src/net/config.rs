@@ -1,10 +1,13 @@
 //! Network options from the kernel command line:
-//! `ip=10.0.2.15/24 gw=10.0.2.2 dns=10.0.2.3` (static address instead of
-//! DHCP) and `nettest=10.0.2.2:5555,rx=16777216,tx=16777216` (the TCP test
-//! mode).
+//! `ip=10.0.2.15/24 gw=10.0.2.2` (static address instead of DHCP),
+//! `dns=10.0.2.3[:PORT]` (the DNS server, over DHCP's), `nic=e1000e` or
+//! `nic=00:04.0` (which NIC to use) and
+//! `nettest=10.0.2.2:5555,rx=16777216,tx=16777216` (the TCP test mode).
 
+use super::dns;
+use crate::pci::PciAddress;
 use core::fmt;
-use core::net::Ipv4Addr;
+use core::net::{Ipv4Addr, SocketAddrV4};
 
 /// An IPv4 address with its prefix length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,12 +35,49 @@ pub struct NetTest {
 /// Default size of each direction of the test.
 pub const NETTEST_DEFAULT_BYTES: u64 = 16 << 20;
 
+/// Shortest `dhcp-lease=`: renewals every 2 s are plenty.
+const MIN_LEASE: u32 = 4;
+
+/// Longest `nic=` model name kept.
+const MAX_MODEL: usize = 15;
+
+/// `nic=`: a driver's model name (`e1000`, `e1000e`, `virtio`, `rtl8139`;
+/// checked against the bound NICs later) or a PCI address `BB:DD.F`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NicChoice {
+    Model { name: [u8; MAX_MODEL], len: u8 },
+    Pci(PciAddress),
+}
+
+impl NicChoice {
+    /// The model name, for [`NicChoice::Model`].
+    pub fn model(&self) -> Option<&str> {
+        match self {
+            NicChoice::Model { name, len } => core::str::from_utf8(name.get(..*len as usize)?).ok(),
+            NicChoice::Pci(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for NicChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NicChoice::Pci(a) => write!(f, "{a}"),
+            NicChoice::Model { .. } => f.write_str(self.model().unwrap_or("?")),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NetOptions {
     /// `ip=`: a static address; DHCP is skipped.
     pub ip: Option<Ipv4Cidr>,
     pub gateway: Option<Ipv4Addr>,
-    pub dns: Option<Ipv4Addr>,
+    /// `dns=ADDR[:PORT]` (port 53 when absent).
+    pub dns: Option<SocketAddrV4>,
+    pub nic: Option<NicChoice>,
+    /// `dhcp-lease=SECONDS`: the longest lease to take (renewed at half).
+    pub dhcp_lease_max: Option<u32>,
     pub nettest: Option<NetTest>,
     /// Keys (bit i is `KEYS[i]`) that had a word that did not parse. A
     /// bitmask, not a list: options are parsed before the heap exists.
@@ -45,11 +85,13 @@ pub struct NetOptions {
 }
 
 /// Our keys and what their values look like.
-const KEYS: [(&str, &str); 4] = [
+const KEYS: [(&str, &str); 6] = [
     ("ip", "ADDRESS/PREFIX"),
     ("gw", "an IPv4 address"),
-    ("dns", "an IPv4 address"),
+    ("dns", "ADDRESS[:PORT]"),
+    ("nic", "a model (e1000, e1000e, virtio, rtl8139) or a PCI address BB:DD.F"),
     ("nettest", "ADDRESS:PORT[,rx=BYTES][,tx=BYTES]"),
+    ("dhcp-lease", "SECONDS (at least 4)"),
 ];
 
 /// A network option that did not parse; the word is kept for the log.
@@ -85,7 +127,9 @@ impl NetOptions {
             let ok = match key {
                 "ip" => parse_cidr(value).map(|c| o.ip = Some(c)),
                 "gw" => value.parse().ok().map(|a| o.gateway = Some(a)),
-                "dns" => value.parse().ok().map(|a| o.dns = Some(a)),
+                "dns" => parse_dns(value).map(|a| o.dns = Some(a)),
+                "nic" => parse_nic(value).map(|n| o.nic = Some(n)),
+                "dhcp-lease" => value.parse().ok().filter(|&s| s >= MIN_LEASE).map(|s| o.dhcp_lease_max = Some(s)),
                 "nettest" => parse_nettest(value).map(|t| o.nettest = Some(t)),
                 _ => continue,
             };
@@ -102,6 +146,30 @@ fn parse_cidr(v: &str) -> Option<Ipv4Cidr> {
     let (addr, prefix) = v.split_once('/')?;
     let prefix: u8 = prefix.parse().ok()?;
     (prefix <= 32).then_some(Ipv4Cidr { addr: addr.parse().ok()?, prefix })
+}
+
+fn parse_dns(v: &str) -> Option<SocketAddrV4> {
+    match v.split_once(':') {
+        None => Some(SocketAddrV4::new(v.parse().ok()?, dns::PORT)),
+        Some((a, p)) => Some(SocketAddrV4::new(a.parse().ok()?, p.parse().ok().filter(|&p| p != 0)?)),
+    }
+}
+
+/// `BB:DD.F` (hex; a `0000:` domain in front is allowed) or a model name.
+fn parse_nic(v: &str) -> Option<NicChoice> {
+    let hex = |s: &str, max: u8| u8::from_str_radix(s, 16).ok().filter(|&n| n <= max && !s.is_empty() && s.len() <= 2);
+    let pci = v.strip_prefix("0000:").unwrap_or(v);
+    if let Some((bus, rest)) = pci.split_once(':') {
+        let (dev, func) = rest.split_once('.')?;
+        return Some(NicChoice::Pci(PciAddress::new(hex(bus, 0xFF)?, hex(dev, 31)?, hex(func, 7)?)));
+    }
+    let ok = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    if v.is_empty() || v.len() > MAX_MODEL || !v.bytes().all(ok) {
+        return None;
+    }
+    let mut name = [0; MAX_MODEL];
+    name[..v.len()].copy_from_slice(v.as_bytes());
+    Some(NicChoice::Model { name, len: v.len() as u8 })
 }
 
 fn parse_nettest(v: &str) -> Option<NetTest> {
@@ -135,7 +203,7 @@ mod tests {
         assert_eq!(o.ip, Some(Ipv4Cidr { addr: Ipv4Addr::new(10, 0, 2, 15), prefix: 24 }));
         assert_eq!(o.ip.unwrap().to_string(), "10.0.2.15/24");
         assert_eq!(o.gateway, Some(Ipv4Addr::new(10, 0, 2, 2)));
-        assert_eq!(o.dns, Some(Ipv4Addr::new(10, 0, 2, 3)));
+        assert_eq!(o.dns, Some(SocketAddrV4::new(Ipv4Addr::new(10, 0, 2, 3), 53)));
         assert_eq!(o.nettest, Some(NetTest { addr: Ipv4Addr::new(10, 0, 2, 2), port: 5555, rx: 16 << 20, tx: 4096 }));
         assert_eq!(o.errors().count(), 0);
     }
@@ -160,5 +228,30 @@ mod tests {
         assert_eq!(o.errors().next().unwrap().to_string(), "option ip= ignored: expected ADDRESS/PREFIX");
         let o = NetOptions::parse("ip=10.0.2.16/8 nettest=10.0.2.2:9,tx=1,rx");
         assert_eq!(o.errors().map(|e| e.key).collect::<Vec<_>>(), ["nettest"]);
+        let o = NetOptions::parse("dns=10.0.2.2:0 nic=00:20.0 dhcp-lease=3");
+        assert_eq!(o.errors().map(|e| e.key).collect::<Vec<_>>(), ["dns", "nic", "dhcp-lease"]);
+        assert_eq!(NetOptions::parse("dhcp-lease=600").dhcp_lease_max, Some(600));
+        for bad in ["dns=10.0.2.2:", "dns=10.0.2.2:65536", "dns=host:53"] {
+            assert_eq!(NetOptions::parse(bad).errors().count(), 1, "{bad}");
+        }
+    }
+
+    #[test]
+    fn dns_port_and_nic_choice() {
+        let o = NetOptions::parse("dns=10.0.2.2:5353 nic=e1000e");
+        assert_eq!(o.dns, Some(SocketAddrV4::new(Ipv4Addr::new(10, 0, 2, 2), 5353)));
+        assert_eq!(o.nic.unwrap().model(), Some("e1000e"));
+        assert_eq!(o.nic.unwrap().to_string(), "e1000e");
+        for (word, addr) in [("nic=00:04.0", (0, 4, 0)), ("nic=0000:01:1f.7", (1, 31, 7)), ("nic=a:2.1", (10, 2, 1))] {
+            let o = NetOptions::parse(word);
+            let want = PciAddress::new(addr.0, addr.1, addr.2);
+            assert_eq!(o.nic, Some(NicChoice::Pci(want)), "{word}");
+            assert_eq!(o.nic.unwrap().model(), None);
+        }
+        assert_eq!(NetOptions::parse("nic=00:04.0").nic.unwrap().to_string(), "00:04.0");
+        for bad in ["nic=", "nic=00:04", "nic=00:04.8", "nic=100:04.0", "nic=a_very_long_model_name", "nic=e1000/x"] {
+            let o = NetOptions::parse(bad);
+            assert_eq!((o.nic, o.errors().count()), (None, 1), "{bad}");
+        }
     }
 }

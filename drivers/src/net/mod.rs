@@ -11,6 +11,7 @@ pub use smoltcp;
 
 pub mod config;
 pub mod dma;
+pub mod dns;
 pub mod e1000;
 pub mod nettest;
 pub mod phy;

@@ -1,5 +1,7 @@
-//! Networking: bind the first supported NIC from the PCI ID tables, run
-//! smoltcp over it, take an address (DHCP or `ip=`), and the TCP test mode.
+//! Networking: choose a NIC among those the drivers' PCI ID tables claim
+//! (`nic=`, else the first with link), run smoltcp over it, take an address
+//! (DHCP or `ip=`) and keep it (link down/up, lease renewals), resolve
+//! names, and the TCP test mode.
 
 use super::console::Console;
 use super::cpu;
@@ -11,17 +13,17 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt::Write;
+use core::net::SocketAddrV4;
 use drivers::mmio::MmioRegion;
-use drivers::net::config::{NetOptions, NetTest};
+use drivers::net::config::{NetOptions, NetTest, NicChoice};
 use drivers::net::dma::{Dma, DmaRegion};
+use drivers::net::dns;
 use drivers::net::nettest::{fill_pattern, Fnv1a64, Rate};
 use drivers::net::phy::NicDevice;
 use drivers::net::smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
-use drivers::net::smoltcp::socket::{dhcpv4, dns, tcp};
+use drivers::net::smoltcp::socket::{dhcpv4, tcp, udp};
 use drivers::net::smoltcp::time::{Duration, Instant};
-use drivers::net::smoltcp::wire::{
-    DnsQueryType, EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr,
-};
+use drivers::net::smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, IpEndpoint, Ipv4Address, Ipv4Cidr};
 use drivers::net::{e1000, rtl8139, virtio, Nic};
 use drivers::pci::{self, Bar, ConfigSpace, PciDevice};
 use drivers::port::X86Ports;
@@ -35,6 +37,12 @@ const NETTEST_STALL: Duration = Duration::from_secs(20);
 /// Socket buffers: the SPICE server measures our bandwidth, so be generous.
 const TCP_RX_BUFFER: usize = 1 << 20;
 const TCP_TX_BUFFER: usize = 256 << 10;
+/// How often the link register is read: cheap enough, and soon enough.
+const LINK_POLL_MS: u64 = 100;
+/// With several NICs, how long they get to show link before the first is taken.
+const LINK_WAIT_MS: u64 = 2000;
+/// Room for one DHCP packet, so every ACK (renewals too) is reported.
+const DHCP_PACKET_BUFFER: usize = 1500;
 
 /// Page-aligned, zeroed DMA memory from the heap (identity-mapped, so the
 /// address is the bus address). Freed on drop; the driver resets its
@@ -95,14 +103,49 @@ enum Driver {
     Rtl8139,
 }
 
-/// The first device any driver's ID table claims.
-fn bind(devices: &[PciDevice]) -> Option<(&PciDevice, &'static str, Driver)> {
-    devices.iter().find_map(|d| {
-        pci::find(e1000::PCI_IDS, d)
-            .map(|e| (d, e.name, Driver::E1000(e.driver)))
-            .or_else(|| pci::find(virtio::PCI_IDS, d).map(|e| (d, e.name, Driver::Virtio)))
-            .or_else(|| pci::find(rtl8139::PCI_IDS, d).map(|e| (d, e.name, Driver::Rtl8139)))
-    })
+impl Driver {
+    /// The model name `nic=` accepts.
+    fn model(self) -> &'static str {
+        match self {
+            Driver::E1000(e1000::Family::I8254x) => "e1000",
+            Driver::E1000(e1000::Family::I82574) => "e1000e",
+            Driver::Virtio => "virtio",
+            Driver::Rtl8139 => "rtl8139",
+        }
+    }
+}
+
+/// A device some driver's ID table claims.
+struct Candidate<'d> {
+    dev: &'d PciDevice,
+    name: &'static str,
+    driver: Driver,
+}
+
+/// Every device a driver claims, in PCI order.
+fn bind(devices: &[PciDevice]) -> Vec<Candidate<'_>> {
+    devices
+        .iter()
+        .filter_map(|d| {
+            pci::find(e1000::PCI_IDS, d)
+                .map(|e| Candidate { dev: d, name: e.name, driver: Driver::E1000(e.driver) })
+                .or_else(|| {
+                    pci::find(virtio::PCI_IDS, d).map(|e| Candidate { dev: d, name: e.name, driver: Driver::Virtio })
+                })
+                .or_else(|| {
+                    pci::find(rtl8139::PCI_IDS, d).map(|e| Candidate { dev: d, name: e.name, driver: Driver::Rtl8139 })
+                })
+        })
+        .collect()
+}
+
+impl Candidate<'_> {
+    fn is(&self, choice: &NicChoice) -> bool {
+        match choice {
+            NicChoice::Pci(a) => self.dev.addr == *a,
+            NicChoice::Model { .. } => choice.model() == Some(self.driver.model()),
+        }
+    }
 }
 
 fn open_nic(dev: &PciDevice, driver: Driver, cfg: &mut ConfigSpace<X86Ports>) -> Result<Box<dyn Nic>, String> {
@@ -163,10 +206,11 @@ fn open_virtio<T: virtio::Transport + 'static>(t: T, dma: HeapDma) -> Result<Box
 }
 
 /// An address, however we got it.
+#[derive(PartialEq, Eq)]
 pub struct Lease {
     pub cidr: Ipv4Cidr,
     pub gateway: Option<Ipv4Address>,
-    pub dns: Option<Ipv4Address>,
+    pub dns: Option<SocketAddrV4>,
 }
 
 impl core::fmt::Display for Lease {
@@ -177,6 +221,7 @@ impl core::fmt::Display for Lease {
             None => write!(f, " gw none")?,
         }
         match self.dns {
+            Some(d) if d.port() == dns::PORT => write!(f, " dns {}", d.ip()),
             Some(d) => write!(f, " dns {d}"),
             None => write!(f, " dns none"),
         }
@@ -190,10 +235,22 @@ pub struct Net {
     clock: Clock,
     /// `<model> <pci addr> mac <mac>`, for the log and the status screen.
     pub name: String,
+    /// Why the NIC is not the one `nic=` asked for (for the screen).
+    pub choice_note: Option<String>,
     pub lease: Option<Lease>,
-    /// The DHCP client while it runs: its socket and when it started (ms).
+    /// The DHCP client while it runs: its socket and when it (re)started (ms).
     dhcp: Option<(SocketHandle, u64)>,
-    /// Next local TCP port to use.
+    /// DHCP restarted after the link came back: the address stays in use
+    /// (smoltcp resets TCP sockets whose address goes) until DHCP answers.
+    revalidating: bool,
+    /// `dns=` from the command line, over DHCP's.
+    dns_override: Option<SocketAddrV4>,
+    /// `dhcp-lease=`: the longest lease taken (seconds).
+    lease_max: Option<u32>,
+    /// The link as last read, and when (ms).
+    link: bool,
+    link_read_ms: u64,
+    /// Next local TCP/UDP port to use.
     next_port: u16,
 }
 
@@ -224,37 +281,109 @@ pub fn open(
     for e in opts.errors() {
         con.log(format_args!("net: {e}"));
     }
-    let Some((dev, model, driver)) = bind(devices) else {
+    let candidates = bind(devices);
+    if candidates.is_empty() {
         con.log(format_args!("net: no supported NIC"));
         return None;
-    };
-    cfg.enable_bus_master(dev.addr);
-    let mut nic = match open_nic(dev, driver, cfg) {
-        Ok(n) => n,
-        Err(e) => {
-            con.log(format_args!("net: {model} at {}: {e}", dev.addr));
-            return None;
-        }
-    };
-    let mac = nic.mac();
-    let link = if nic.link_up() { "up" } else { "down" };
-    let name = format!("{} {} mac {mac}", nic.variant().unwrap_or(model), dev.addr);
-    con.log(format_args!("net: {name} link {link}"));
-
+    }
     let clock = con.clock().unwrap_or_else(|| {
         con.log(format_args!("net: no calibrated clock; assuming a 2 GHz TSC"));
         Clock::new(2_000_000_000, 0)
     });
-    let mut dev = NicDevice::new(nic);
-    let now = Instant::from_micros(clock.micros_at(cpu::rdtsc()) as i64);
-    let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac.0)));
-    config.random_seed = cpu::rdtsc();
-    let iface = Interface::new(config, &mut dev, now);
-    let next_port = 49152 + (cpu::rdtsc() % 16384) as u16;
-    Some(Net { dev, iface, sockets: SocketSet::new(Vec::new()), clock, name, lease: None, dhcp: None, next_port })
+    let mut choice_note = None;
+    let mut chosen = None;
+    if let Some(choice) = &opts.nic {
+        match candidates.iter().find(|c| c.is(choice)) {
+            Some(c) => chosen = open_candidate(con, cfg, c),
+            None => {
+                let found: Vec<String> =
+                    candidates.iter().map(|c| format!("{} {}", c.driver.model(), c.dev.addr)).collect();
+                let note = format!("nic={choice}: no such NIC (found {}); using the default choice", found.join(", "));
+                con.log(format_args!("net: {note}"));
+                choice_note = Some(note);
+            }
+        }
+    }
+    let (nic, name) = match chosen {
+        Some(n) => n,
+        None => first_with_link(con, cfg, &candidates, &clock)?,
+    };
+    Some(Net::new(nic, name, choice_note, clock, opts))
+}
+
+/// Opens one NIC and logs it; `None` (logged) when it would not open.
+fn open_candidate(
+    con: &mut Console,
+    cfg: &mut ConfigSpace<X86Ports>,
+    c: &Candidate<'_>,
+) -> Option<(Box<dyn Nic>, String)> {
+    cfg.enable_bus_master(c.dev.addr);
+    match open_nic(c.dev, c.driver, cfg) {
+        Ok(mut nic) => {
+            let name = format!("{} {} mac {}", nic.variant().unwrap_or(c.name), c.dev.addr, nic.mac());
+            let link = if nic.link_up() { "up" } else { "down" };
+            con.log(format_args!("net: {name} link {link}"));
+            Some((nic, name))
+        }
+        Err(e) => {
+            con.log(format_args!("net: {} at {}: {e}", c.name, c.dev.addr));
+            None
+        }
+    }
+}
+
+/// Opens every candidate; with several, gives them [`LINK_WAIT_MS`] to
+/// show link and keeps the first with link (else the first), closing the rest.
+fn first_with_link(
+    con: &mut Console,
+    cfg: &mut ConfigSpace<X86Ports>,
+    candidates: &[Candidate<'_>],
+    clock: &Clock,
+) -> Option<(Box<dyn Nic>, String)> {
+    let mut open: Vec<(Box<dyn Nic>, String)> = candidates.iter().filter_map(|c| open_candidate(con, cfg, c)).collect();
+    if open.len() > 1 {
+        let start = clock.millis_at(cpu::rdtsc());
+        while !open.iter_mut().any(|(n, _)| n.link_up()) && clock.millis_at(cpu::rdtsc()) - start < LINK_WAIT_MS {
+            core::hint::spin_loop();
+        }
+        let i = open.iter_mut().position(|(n, _)| n.link_up());
+        let why = if i.is_some() { "the first with link" } else { "none has link; the first" };
+        let chosen = open.swap_remove(i.unwrap_or(0));
+        // Dropping the others resets them.
+        open.clear();
+        con.log(format_args!("net: using {} ({why})", chosen.1));
+        return Some(chosen);
+    }
+    open.pop()
 }
 
 impl Net {
+    fn new(nic: Box<dyn Nic>, name: String, choice_note: Option<String>, clock: Clock, opts: &NetOptions) -> Net {
+        let mac = nic.mac();
+        let mut dev = NicDevice::new(nic);
+        let now = Instant::from_micros(clock.micros_at(cpu::rdtsc()) as i64);
+        let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac.0)));
+        config.random_seed = cpu::rdtsc();
+        let iface = Interface::new(config, &mut dev, now);
+        let link = dev.nic_mut().link_up();
+        Net {
+            dev,
+            iface,
+            sockets: SocketSet::new(Vec::new()),
+            link_read_ms: clock.millis_at(cpu::rdtsc()),
+            clock,
+            name,
+            choice_note,
+            lease: None,
+            dhcp: None,
+            revalidating: false,
+            dns_override: opts.dns,
+            lease_max: opts.dhcp_lease_max,
+            link,
+            next_port: 49152 + (cpu::rdtsc() % 16384) as u16,
+        }
+    }
+
     pub fn now(&self) -> Instant {
         Instant::from_micros(self.clock.micros_at(cpu::rdtsc()) as i64)
     }
@@ -264,15 +393,47 @@ impl Net {
         self.clock.millis_at(cpu::rdtsc())
     }
 
-    pub fn link_up(&mut self) -> bool {
-        self.dev.nic_mut().link_up()
+    /// The link as last read (every [`LINK_POLL_MS`] by [`Net::poll`]).
+    pub fn link_up(&self) -> bool {
+        self.link
     }
 
-    /// One turn of the loop: the NIC's housekeeping, then the stack.
-    pub fn poll(&mut self) {
+    /// One turn of the loop: the NIC's housekeeping, the stack, then the
+    /// link (now and then) and what the DHCP client learnt.
+    pub fn poll(&mut self, con: &mut Console) {
         self.dev.nic_mut().poll();
         let now = self.now();
         self.iface.poll(now, &mut self.dev, &mut self.sockets);
+        self.check_link(con);
+        self.check_dhcp(con);
+    }
+
+    /// Reads the link when due; logs changes and, when it comes back,
+    /// restarts DHCP (the cable may now be in another network).
+    fn check_link(&mut self, con: &mut Console) {
+        let ms = self.millis();
+        if ms - self.link_read_ms < LINK_POLL_MS {
+            return;
+        }
+        self.link_read_ms = ms;
+        let up = self.dev.nic_mut().link_up();
+        if up == self.link {
+            return;
+        }
+        self.link = up;
+        if !up {
+            con.log(format_args!("net: link down"));
+            return;
+        }
+        match self.dhcp {
+            Some((h, _)) => {
+                con.log(format_args!("net: link up; restarting DHCP"));
+                self.sockets.get_mut::<dhcpv4::Socket>(h).reset();
+                self.dhcp = Some((h, ms));
+                self.revalidating = self.lease.is_some();
+            }
+            None => con.log(format_args!("net: link up")),
+        }
     }
 
     /// The stack's sockets, to read and write them.
@@ -285,38 +446,55 @@ impl Net {
     pub fn tcp_connect(&mut self, addr: Ipv4Address, port: u16, rx: usize, tx: usize) -> Result<SocketHandle, String> {
         let mut socket = tcp::Socket::new(tcp::SocketBuffer::new(vec![0; rx]), tcp::SocketBuffer::new(vec![0; tx]));
         socket.set_nagle_enabled(false);
-        let local_port = self.next_port;
-        self.next_port = self.next_port.checked_add(1).unwrap_or(49152);
+        let local_port = self.local_port();
         socket
             .connect(self.iface.context(), (addr, port), local_port)
             .map_err(|e| format!("connect to {addr}:{port}: {e:?}"))?;
         Ok(self.sockets.add(socket))
     }
 
-    /// Starts a DNS query for `name`'s IPv4 address on `server`; see
-    /// [`Net::dns_result`].
-    pub fn dns_query(&mut self, server: Ipv4Address, name: &str) -> Result<(SocketHandle, dns::QueryHandle), String> {
-        let mut socket = dns::Socket::new(&[IpAddress::Ipv4(server)], vec![None]);
-        let q = socket.start_query(self.iface.context(), name, DnsQueryType::A).map_err(|e| format!("{e}"))?;
-        Ok((self.sockets.add(socket), q))
+    fn local_port(&mut self) -> u16 {
+        let p = self.next_port;
+        self.next_port = self.next_port.checked_add(1).unwrap_or(49152);
+        p
     }
 
-    /// `None` while the query runs; then its address (or why not), and
-    /// the socket is gone.
-    pub fn dns_result(&mut self, h: (SocketHandle, dns::QueryHandle)) -> Option<Result<Ipv4Address, String>> {
-        let r = match self.sockets.get_mut::<dns::Socket>(h.0).get_query_result(h.1) {
-            Err(dns::GetQueryResultError::Pending) => return None,
-            Err(dns::GetQueryResultError::Failed) => Err(String::from("no answer or no such name")),
-            Ok(addrs) => addrs
-                .iter()
-                .map(|a| match a {
-                    IpAddress::Ipv4(a) => *a,
-                })
-                .next()
-                .ok_or_else(|| String::from("the name has no IPv4 address")),
+    /// Looks `name` up on `server` (A records, resent and bounded by
+    /// [`dns::TIMEOUT_MS`]), polling the stack meanwhile.
+    pub fn resolve(&mut self, con: &mut Console, server: SocketAddrV4, name: &str) -> Result<Ipv4Address, String> {
+        let id = (cpu::rdtsc() ^ (cpu::rdtsc() >> 17)) as u16;
+        let mut query = dns::Query::new(name, id, self.millis()).map_err(|e| format!("{e}"))?;
+        let buffer = |n| udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; n], vec![0; n * 600]);
+        let mut socket = udp::Socket::new(buffer(4), buffer(1));
+        let port = self.local_port();
+        socket.bind(port).map_err(|e| format!("UDP port {port}: {e}"))?;
+        let h = self.sockets.add(socket);
+        let to = IpEndpoint::new((*server.ip()).into(), server.port());
+        let result = loop {
+            self.poll(con);
+            let now = self.millis();
+            let s = self.sockets.get_mut::<udp::Socket>(h);
+            match query.poll(now) {
+                Err(e) => break Err(e),
+                Ok(dns::Action::Send(p)) => {
+                    // A full queue just means this send is skipped; the next resend comes.
+                    let _ = s.send_slice(p, to);
+                }
+                Ok(dns::Action::Wait) => {}
+            }
+            let mut done = None;
+            while let Ok((data, meta)) = s.recv() {
+                // Only the server we asked may answer.
+                if done.is_none() && meta.endpoint == to {
+                    done = query.receive(data);
+                }
+            }
+            if let Some(r) = done {
+                break r;
+            }
         };
-        self.sockets.remove(h.0);
-        Some(r)
+        self.sockets.remove(h);
+        result.map_err(|e| format!("{e}"))
     }
 
     /// Frees a socket. A TCP socket should be aborted and polled first, so
@@ -345,38 +523,59 @@ impl Net {
         let mut retry = dhcpv4::RetryConfig::default();
         retry.discover_timeout = DHCP_DISCOVER_RETRY;
         socket.set_retry_config(retry);
+        socket.set_max_lease_duration(self.lease_max.map(|s| Duration::from_secs(s.into())));
+        // With a packet buffer every ACK is an event, so renewals are seen
+        // (not only changes). Made once, for the one DHCP socket we ever have.
+        socket.set_receive_packet_buffer(Box::leak(vec![0u8; DHCP_PACKET_BUFFER].into_boxed_slice()));
         let handle = self.sockets.add(socket);
         self.dhcp = Some((handle, self.millis()));
     }
 
-    /// Applies what the DHCP client learnt since the last call (a lease,
-    /// or losing it). `dns=` from the command line wins over DHCP's.
-    pub fn check_dhcp(&mut self, con: &mut Console, dns_override: Option<Ipv4Address>) {
+    /// Applies what the DHCP client learnt since the last call: a lease,
+    /// its renewal (perhaps with another address), or losing it. `dns=`
+    /// wins over DHCP's DNS server.
+    fn check_dhcp(&mut self, con: &mut Console) {
         let Some((handle, start_ms)) = self.dhcp else { return };
-        match self.sockets.get_mut::<dhcpv4::Socket>(handle).poll() {
+        let lease = match self.sockets.get_mut::<dhcpv4::Socket>(handle).poll() {
+            None => return,
             Some(dhcpv4::Event::Configured(c)) => {
-                let dns = dns_override.or_else(|| c.dns_servers.first().copied());
-                let lease = Lease { cidr: c.address, gateway: c.router, dns };
-                self.apply(&lease);
-                let now_ms = self.millis();
-                con.log(format_args!("net: dhcp lease {lease} in {} ms ({} ms since boot)", now_ms - start_ms, now_ms));
-                self.lease = Some(lease);
+                let dns = self.dns_override.or_else(|| c.dns_servers.first().map(|a| SocketAddrV4::new(*a, dns::PORT)));
+                Lease { cidr: c.address, gateway: c.router, dns }
             }
+            // Our own restart: keep the address until DHCP says otherwise.
+            Some(dhcpv4::Event::Deconfigured) if self.revalidating => return,
             Some(dhcpv4::Event::Deconfigured) => {
                 if self.lease.take().is_some() {
                     con.log(format_args!("net: dhcp lease lost"));
                 }
                 self.iface.update_ip_addrs(|addrs| addrs.clear());
                 self.iface.routes_mut().remove_default_ipv4_route();
+                return;
             }
-            None => {}
+        };
+        let revalidated = core::mem::take(&mut self.revalidating);
+        match &self.lease {
+            Some(old) if *old == lease && revalidated => {
+                con.log(format_args!("net: dhcp lease confirmed after link up: {lease}"))
+            }
+            Some(old) if *old == lease => con.log(format_args!("net: dhcp lease renewed {lease}")),
+            Some(old) => {
+                con.log(format_args!("net: dhcp lease changed from {old} to {lease}"));
+                self.apply(&lease);
+            }
+            None => {
+                self.apply(&lease);
+                let now_ms = self.millis();
+                con.log(format_args!("net: dhcp lease {lease} in {} ms ({} ms since boot)", now_ms - start_ms, now_ms));
+            }
         }
+        self.lease = Some(lease);
     }
 
     /// Polls forever (answers ARP and keeps connections' state); never returns.
-    pub fn run(mut self) -> ! {
+    pub fn run(mut self, con: &mut Console) -> ! {
         loop {
-            self.poll();
+            self.poll(con);
             core::hint::spin_loop();
         }
     }
@@ -389,6 +588,9 @@ impl Net {
                 let _ = write!(s, ", {l}");
             }
             None => s.push_str(", no address"),
+        }
+        if let Some(note) = &self.choice_note {
+            let _ = write!(s, " ({note})");
         }
         s
     }
@@ -409,8 +611,7 @@ impl Net {
         self.start_dhcp();
         let start = self.now();
         loop {
-            self.poll();
-            self.check_dhcp(con, None);
+            self.poll(con);
             if self.lease.is_some() {
                 return;
             }
@@ -456,7 +657,7 @@ impl Net {
         };
         // Connect.
         loop {
-            self.poll();
+            self.poll(con);
             let s = self.sockets.get_mut::<tcp::Socket>(h);
             if s.may_send() {
                 break;
@@ -478,7 +679,7 @@ impl Net {
         let mut got = 0u64;
         let rx_start = self.now();
         while got < t.rx {
-            self.poll();
+            self.poll(con);
             let s = self.sockets.get_mut::<tcp::Socket>(h);
             let want = t.rx - got;
             let n = if s.can_recv() {
@@ -491,7 +692,8 @@ impl Net {
             } else {
                 0
             };
-            if n > 0 {
+            if n > 0 || !self.link {
+                // While the link is down, waiting is not stalling.
                 got += n as u64;
                 progress = self.now();
             } else if !s.may_recv() {
@@ -515,7 +717,7 @@ impl Net {
         let tx_start = self.now();
         progress = tx_start;
         loop {
-            self.poll();
+            self.poll(con);
             let s = self.sockets.get_mut::<tcp::Socket>(h);
             if sent < t.tx && s.can_send() {
                 let n = s
@@ -540,7 +742,7 @@ impl Net {
             }
             // Acknowledged data leaving the queue is progress too.
             let queued = s.send_queue();
-            if queued < last_queue {
+            if queued < last_queue || !self.link {
                 progress = self.now();
             }
             last_queue = queued;
@@ -558,7 +760,7 @@ impl Net {
         self.sockets.get_mut::<tcp::Socket>(h).close();
         let close_start = self.now();
         while self.sockets.get_mut::<tcp::Socket>(h).is_open() && self.now() - close_start < Duration::from_secs(2) {
-            self.poll();
+            self.poll(con);
         }
         Ok(())
     }

@@ -17,7 +17,6 @@ use alloc::string::String;
 use attempt::Outcome;
 use drivers::net::config::NetOptions;
 use drivers::net::server::{Backoff, Host, ServerOptions};
-use drivers::net::smoltcp::time::Duration;
 use drivers::net::smoltcp::wire::Ipv4Address;
 use drivers::pci::{ConfigSpace, PciDevice};
 use drivers::port::X86Ports;
@@ -26,8 +25,6 @@ pub use view::{Progress, Step};
 /// First and longest wait between attempts.
 const BACKOFF_FIRST_MS: u64 = 1000;
 const BACKOFF_MAX_MS: u64 = 30_000;
-/// A DNS query gets this long (smoltcp gives up on its own after 10 s).
-const DNS_TIMEOUT: Duration = Duration::from_secs(15);
 /// Pause before reconnecting to a server that went away.
 const RECONNECT_DELAY_MS: u64 = 1000;
 
@@ -38,8 +35,6 @@ pub struct Client<'a> {
     pub net: Net,
     pub opts: ServerOptions,
     pub progress: Progress,
-    /// `dns=` from the command line, over DHCP's.
-    dns_override: Option<Ipv4Address>,
 }
 
 /// Runs the client forever. `opts.server` must be set.
@@ -62,7 +57,7 @@ pub fn run(
         super::cpu::halt_forever()
     };
     con.log(format_args!("ready"));
-    let mut c = Client { con, screen, net, opts, progress, dns_override: net_opts.dns };
+    let mut c = Client { con, screen, net, opts, progress };
     c.bring_up_network(net_opts);
     c.connect_forever()
 }
@@ -75,22 +70,7 @@ impl Client<'_> {
     /// Link and address; returns once both are there. A missing link or
     /// DHCP answer is shown and waited out (the DHCP client keeps asking).
     fn bring_up_network(&mut self, net_opts: &NetOptions) {
-        let name = self.net.name.clone();
-        let mut shown_no_link = false;
-        loop {
-            if self.net.link_up() {
-                break;
-            }
-            if !shown_no_link {
-                self.progress.fail(Step::Nic, &format!("{name}: no link (is the cable plugged in?)"), None);
-                self.show();
-                self.con.log(format_args!("spice: error: no link on {name}; waiting"));
-                shown_no_link = true;
-            }
-            self.net.poll();
-        }
-        self.progress.set(Step::Nic, view::State::Done, &format!("{name}, link up"));
-        self.progress.clear_error();
+        self.wait_for_link();
         if self.net.configure_static(self.con, net_opts) {
             self.address_done("static");
             return;
@@ -101,12 +81,33 @@ impl Client<'_> {
         self.wait_for_lease();
     }
 
+    /// Until the NIC has link; no link is shown and logged meanwhile.
+    fn wait_for_link(&mut self) {
+        let name = self.net.name.clone();
+        let mut shown_no_link = false;
+        while !self.net.link_up() {
+            if !shown_no_link {
+                self.progress.set(Step::Nic, view::State::Active, &name);
+                self.progress.fail(Step::Nic, &format!("{name}: no link (is the cable plugged in?)"), None);
+                self.show();
+                self.con.log(format_args!("spice: error: no link on {name}; waiting"));
+                shown_no_link = true;
+            }
+            self.net.poll(self.con);
+        }
+        let mut line = format!("{name}, link up");
+        if let Some(note) = &self.net.choice_note {
+            line = format!("{line} ({note})");
+        }
+        self.progress.set(Step::Nic, view::State::Done, &line);
+        self.progress.clear_error();
+    }
+
     fn wait_for_lease(&mut self) {
         let start = self.net.millis();
         let mut failed = false;
         while self.net.lease.is_none() {
-            self.net.poll();
-            self.net.check_dhcp(self.con, self.dns_override);
+            self.net.poll(self.con);
             if !failed && self.net.millis() - start > DHCP_TIMEOUT.total_millis() {
                 failed = true;
                 let why = format!("no DHCP answer in {} s; still asking", DHCP_TIMEOUT.secs());
@@ -135,6 +136,9 @@ impl Client<'_> {
         let mut attempt_no = 0u32;
         loop {
             attempt_no += 1;
+            if !self.net.link_up() {
+                self.wait_for_link();
+            }
             if self.net.lease.is_none() {
                 self.progress.set(Step::Address, view::State::Active, "lease lost; asking DHCP");
                 self.show();
@@ -186,8 +190,7 @@ impl Client<'_> {
                 self.progress.retry_in(left);
                 self.show();
             }
-            self.net.poll();
-            self.net.check_dhcp(self.con, self.dns_override);
+            self.net.poll(self.con);
         }
         self.progress.retry_in(0);
     }
@@ -212,20 +215,9 @@ impl Client<'_> {
         self.progress.set(Step::Resolve, view::State::Active, &format!("{name} via {dns}"));
         self.show();
         self.con.log(format_args!("spice: resolving {name} via {dns}"));
-        let q = self.net.dns_query(dns, &name).map_err(|e| format!("cannot resolve {name}: {e}"))?;
-        let start = self.net.now();
-        loop {
-            self.net.poll();
-            if let Some(r) = self.net.dns_result(q) {
-                let a = r.map_err(|e| format!("cannot resolve {name}: {e}"))?;
-                self.con.log(format_args!("spice: {name} is {a}"));
-                self.progress.set(Step::Resolve, view::State::Done, &format!("{name} is {a}"));
-                return Ok(a);
-            }
-            if self.net.now() - start > DNS_TIMEOUT {
-                self.net.remove(q.0);
-                return Err(format!("cannot resolve {name}: no answer from {dns} in {} s", DNS_TIMEOUT.secs()));
-            }
-        }
+        let a = self.net.resolve(self.con, dns, &name).map_err(|e| format!("cannot resolve {name}: {e}"))?;
+        self.con.log(format_args!("spice: {name} is {a}"));
+        self.progress.set(Step::Resolve, view::State::Done, &format!("{name} is {a}"));
+        Ok(a)
     }
 }

@@ -100,6 +100,8 @@ struct Attempt<'c, 'a> {
     /// The first draw error, for a failure message.
     first_draw_error: Option<String>,
     stats: Stats,
+    /// The link as the attempt last saw it.
+    link: bool,
 }
 
 #[derive(Default)]
@@ -139,6 +141,7 @@ pub fn run(c: &mut Client<'_>, addr: Ipv4Address) -> Outcome {
         draw_errors: 0,
         first_draw_error: None,
         stats: Stats { at_ms: start_ms, ..Default::default() },
+        link: true,
     };
     a.c.progress.set(Step::Connect, State::Active, &format!("{addr}:{port}"));
     a.c.progress.clear_error();
@@ -169,6 +172,7 @@ impl Attempt<'_, '_> {
 
     /// Fails the attempt (or, after the first frame, loses it).
     fn end(&self, why: String) -> Outcome {
+        let why = if self.c.net.link_up() { why } else { format!("{why} (the network link is down)") };
         if self.first_frame {
             Outcome::Lost(why)
         } else {
@@ -178,7 +182,10 @@ impl Attempt<'_, '_> {
 
     fn drive(&mut self) -> Outcome {
         loop {
-            self.c.net.poll();
+            self.c.net.poll(self.c.con);
+            if let Err(o) = self.check_link() {
+                return o;
+            }
             if let Err(o) = self.open_channels() {
                 return o;
             }
@@ -197,6 +204,37 @@ impl Attempt<'_, '_> {
             }
             self.log_stats();
         }
+    }
+
+    /// Link lost before the first frame: fail (the loop waits for link).
+    /// After it: keep the session, cover the desktop with a banner saying
+    /// why it froze, and repaint it when the link is back.
+    fn check_link(&mut self) -> Result<(), Outcome> {
+        let up = self.c.net.link_up();
+        if up == self.link {
+            return Ok(());
+        }
+        self.link = up;
+        if !self.first_frame {
+            return if up {
+                Ok(())
+            } else {
+                Err(Outcome::Failed(Step::Nic, String::from("the network link went down")))
+            };
+        }
+        if up {
+            if self.desktop.active() {
+                self.desktop.repaint(&mut self.c.screen, &mut self.session);
+            }
+            self.c.con.log(format_args!("spice: link back; the session goes on"));
+        } else {
+            if let Some(s) = self.c.screen.as_mut().filter(|_| self.desktop.active()) {
+                let msg = "No link on the network card (is the cable plugged in?).\nThe session resumes when the link comes back.";
+                drivers::screen::draw_error(&mut s.fb, "Network link down", msg);
+            }
+            self.c.con.log(format_args!("spice: link down; the session waits for it"));
+        }
+        Ok(())
     }
 
     fn open_channels(&mut self) -> Result<(), Outcome> {
@@ -433,7 +471,7 @@ impl Attempt<'_, '_> {
         }
         // Let the RSTs out before the sockets go.
         for _ in 0..4 {
-            self.c.net.poll();
+            self.c.net.poll(self.c.con);
         }
         for c in self.conns.drain(..) {
             self.c.net.remove(c.socket);

@@ -287,6 +287,17 @@ impl Desktop {
         n
     }
 
+    /// Draws the whole primary surface again (after a banner covered it).
+    pub fn repaint(&mut self, screen: &mut Option<Screen>, session: &mut Session) {
+        let Some(surface) = session.canvas().primary() else { return };
+        let all = Area::new(0, 0, surface.width(), surface.height());
+        if let Some(s) = screen.as_mut() {
+            s.fb.clear(0);
+        }
+        let n = self.redraw(screen, session, core::iter::once(all));
+        self.rects += n as u64;
+    }
+
     /// The session's cursor changed: draw it where it is now and restore
     /// the desktop where it was. Returns a line for the log when the shape
     /// comes, goes or changes size.
