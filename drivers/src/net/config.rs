@@ -1,4 +1,4 @@
-//! Network options from the kernel command line:
+//! Network options (from the merged configuration, see `crate::config`):
 //! `ip=10.0.2.15/24 gw=10.0.2.2 dns=10.0.2.3` (static address instead of
 //! DHCP) and `nettest=10.0.2.2:5555,rx=16777216,tx=16777216` (the TCP test
 //! mode).
@@ -39,17 +39,17 @@ pub struct NetOptions {
     pub gateway: Option<Ipv4Addr>,
     pub dns: Option<Ipv4Addr>,
     pub nettest: Option<NetTest>,
-    /// Keys (bit i is `KEYS[i]`) that had a word that did not parse. A
-    /// bitmask, not a list: options are parsed before the heap exists.
+    /// Keys (bit i is `KEYS[i]`) that had a word that did not parse in
+    /// [`NetOptions::parse`].
     bad: u8,
 }
 
 /// Our keys and what their values look like.
 const KEYS: [(&str, &str); 4] = [
-    ("ip", "ADDRESS/PREFIX"),
-    ("gw", "an IPv4 address"),
-    ("dns", "an IPv4 address"),
-    ("nettest", "ADDRESS:PORT[,rx=BYTES][,tx=BYTES]"),
+    ("ip", "expected ADDRESS/PREFIX"),
+    ("gw", "expected an IPv4 address"),
+    ("dns", "expected an IPv4 address"),
+    ("nettest", "expected ADDRESS:PORT[,rx=BYTES][,tx=BYTES]"),
 ];
 
 /// A network option that did not parse; the word is kept for the log.
@@ -71,25 +71,34 @@ impl NetOptions {
 
 impl fmt::Display for OptionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "option {}= ignored: expected {}", self.key, self.expected)
+        write!(f, "option {}= ignored: {}", self.key, self.expected)
     }
 }
 
 impl NetOptions {
+    /// Sets one option: `None` when `key` is not a network option, `Err`
+    /// (what the value should look like) when the value does not parse.
+    /// Nothing changes on an error.
+    pub fn set(&mut self, key: &str, value: &str) -> Option<Result<(), &'static str>> {
+        let ok = match key {
+            "ip" => parse_cidr(value).map(|c| self.ip = Some(c)),
+            "gw" => value.parse().ok().map(|a| self.gateway = Some(a)),
+            "dns" => value.parse().ok().map(|a| self.dns = Some(a)),
+            "nettest" => parse_nettest(value).map(|t| self.nettest = Some(t)),
+            _ => return None,
+        };
+        let expected = KEYS.iter().find(|k| k.0 == key).map_or("", |k| k.1);
+        Some(ok.ok_or(expected))
+    }
+
     /// Reads every network option from a whole command line; other words
-    /// are someone else's and are skipped.
+    /// are someone else's and are skipped. (Clove itself takes its options
+    /// from `crate::config`, which calls [`NetOptions::set`].)
     pub fn parse(cmdline: &str) -> Self {
         let mut o = NetOptions::default();
         for word in cmdline.split_ascii_whitespace() {
             let Some((key, value)) = word.split_once('=') else { continue };
-            let ok = match key {
-                "ip" => parse_cidr(value).map(|c| o.ip = Some(c)),
-                "gw" => value.parse().ok().map(|a| o.gateway = Some(a)),
-                "dns" => value.parse().ok().map(|a| o.dns = Some(a)),
-                "nettest" => parse_nettest(value).map(|t| o.nettest = Some(t)),
-                _ => continue,
-            };
-            if ok.is_none() {
+            if let Some(Err(_)) = o.set(key, value) {
                 let i = KEYS.iter().position(|k| k.0 == key).unwrap_or(0);
                 o.bad |= 1 << i;
             }

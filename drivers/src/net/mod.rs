@@ -16,6 +16,7 @@ pub mod nettest;
 pub mod phy;
 pub mod ring;
 pub mod server;
+pub mod url;
 
 use core::fmt;
 
