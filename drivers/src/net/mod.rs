@@ -10,12 +10,15 @@
 pub use smoltcp;
 
 pub mod config;
+pub mod dhcp;
 pub mod dma;
 pub mod e1000;
+pub mod http;
 pub mod nettest;
 pub mod phy;
 pub mod ring;
 pub mod server;
+pub mod tftp;
 pub mod url;
 
 use core::fmt;
