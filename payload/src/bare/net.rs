@@ -13,11 +13,12 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 use drivers::mmio::MmioRegion;
 use drivers::net::config::{NetOptions, NetTest};
+use drivers::net::dhcp::{BootHints, PARAMETER_REQUEST_LIST};
 use drivers::net::dma::{Dma, DmaRegion};
 use drivers::net::nettest::{fill_pattern, Fnv1a64, Rate};
 use drivers::net::phy::NicDevice;
 use drivers::net::smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
-use drivers::net::smoltcp::socket::{dhcpv4, dns, tcp};
+use drivers::net::smoltcp::socket::{dhcpv4, dns, tcp, udp};
 use drivers::net::smoltcp::time::{Duration, Instant};
 use drivers::net::smoltcp::wire::{
     DnsQueryType, EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr,
@@ -144,6 +145,8 @@ pub struct Net {
     /// `<model> <pci addr> mac <mac>`, for the log and the status screen.
     pub name: String,
     pub lease: Option<Lease>,
+    /// What the DHCP server said about a file to fetch, and its address.
+    pub boot_hints: Option<(BootHints, Ipv4Address)>,
     /// The DHCP client while it runs: its socket and when it started (ms).
     dhcp: Option<(SocketHandle, u64)>,
     /// Next local TCP port to use.
@@ -204,7 +207,17 @@ pub fn open(
     config.random_seed = cpu::rdtsc();
     let iface = Interface::new(config, &mut dev, now);
     let next_port = 49152 + (cpu::rdtsc() % 16384) as u16;
-    Some(Net { dev, iface, sockets: SocketSet::new(Vec::new()), clock, name, lease: None, dhcp: None, next_port })
+    Some(Net {
+        dev,
+        iface,
+        sockets: SocketSet::new(Vec::new()),
+        clock,
+        name,
+        lease: None,
+        boot_hints: None,
+        dhcp: None,
+        next_port,
+    })
 }
 
 impl Net {
@@ -238,12 +251,28 @@ impl Net {
     pub fn tcp_connect(&mut self, addr: Ipv4Address, port: u16, rx: usize, tx: usize) -> Result<SocketHandle, String> {
         let mut socket = tcp::Socket::new(tcp::SocketBuffer::new(vec![0; rx]), tcp::SocketBuffer::new(vec![0; tx]));
         socket.set_nagle_enabled(false);
-        let local_port = self.next_port;
-        self.next_port = self.next_port.checked_add(1).unwrap_or(49152);
+        let local_port = self.local_port();
         socket
             .connect(self.iface.context(), (addr, port), local_port)
             .map_err(|e| format!("connect to {addr}:{port}: {e:?}"))?;
         Ok(self.sockets.add(socket))
+    }
+
+    /// A UDP socket on a fresh local port, for small request/answer
+    /// exchanges (TFTP).
+    pub fn udp_bind(&mut self) -> Result<SocketHandle, String> {
+        let rx = udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 8], vec![0; 8 << 10]);
+        let tx = udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 4], vec![0; 4 << 10]);
+        let mut socket = udp::Socket::new(rx, tx);
+        let port = self.local_port();
+        socket.bind(port).map_err(|e| format!("bind UDP port {port}: {e:?}"))?;
+        Ok(self.sockets.add(socket))
+    }
+
+    fn local_port(&mut self) -> u16 {
+        let p = self.next_port;
+        self.next_port = self.next_port.checked_add(1).unwrap_or(49152);
+        p
     }
 
     /// Starts a DNS query for `name`'s IPv4 address on `server`; see
@@ -295,6 +324,10 @@ impl Net {
             return;
         }
         let mut socket = dhcpv4::Socket::new();
+        // The answer's raw bytes carry the boot file and next-server, which
+        // smoltcp does not interpret. One buffer per Net, for its lifetime.
+        socket.set_receive_packet_buffer(alloc::boxed::Box::leak(vec![0u8; 1500].into_boxed_slice()));
+        socket.set_parameter_request_list(&PARAMETER_REQUEST_LIST);
         let mut retry = dhcpv4::RetryConfig::default();
         retry.discover_timeout = DHCP_DISCOVER_RETRY;
         socket.set_retry_config(retry);
@@ -309,6 +342,8 @@ impl Net {
         match self.sockets.get_mut::<dhcpv4::Socket>(handle).poll() {
             Some(dhcpv4::Event::Configured(c)) => {
                 let dns = dns_override.or_else(|| c.dns_servers.first().copied());
+                let hints = c.packet.map(|p| BootHints::parse(p.into_inner())).unwrap_or_default();
+                self.boot_hints = Some((hints, c.server.address));
                 let lease = Lease { cidr: c.address, gateway: c.router, dns };
                 self.apply(&lease);
                 let now_ms = self.millis();
