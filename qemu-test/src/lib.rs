@@ -14,6 +14,7 @@ pub mod artifacts;
 pub mod deps;
 mod error;
 pub mod guest;
+pub mod httpserver;
 pub mod image;
 pub mod netserver;
 pub mod qemu;
