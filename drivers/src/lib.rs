@@ -9,6 +9,7 @@
 extern crate alloc;
 
 pub mod boot;
+pub mod config;
 pub mod framebuffer;
 pub mod mmio;
 pub mod net;

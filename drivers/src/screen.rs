@@ -9,6 +9,8 @@ pub const BACKGROUND: u32 = 0x101820;
 pub const FOREGROUND: u32 = 0xe8e8e8;
 pub const TITLE: u32 = 0x7cc4ff;
 pub const ERROR_BACKGROUND: u32 = 0x8b1a1a;
+/// Configuration problems on the status screens.
+pub const NOTE: u32 = 0xffc857;
 pub const MARGIN: i32 = 32;
 pub const TITLE_Y: i32 = 24;
 pub const BODY_Y: i32 = 72;
@@ -17,6 +19,7 @@ pub const LINE_GAP: u32 = 4;
 
 pub const TITLE_STYLE: TextStyle = TextStyle { size: FontSize::Title, fg: TITLE, bg: BACKGROUND };
 pub const BODY_STYLE: TextStyle = TextStyle { size: FontSize::Normal, fg: FOREGROUND, bg: BACKGROUND };
+pub const NOTE_STYLE: TextStyle = TextStyle { size: FontSize::Normal, fg: NOTE, bg: BACKGROUND };
 
 /// Top of body line `i` on the status screen.
 pub fn body_line_y(i: usize) -> i32 {
@@ -43,6 +46,18 @@ pub fn draw_status<M: FbMemory>(fb: &mut Framebuffer<M>, title: &str, lines: &[&
             break;
         }
         fb.draw_text(MARGIN, body_line_y(i), line, BODY_STYLE);
+    }
+}
+
+/// Draw `notes` (configuration problems) in the note colour on the status
+/// screen's body lines from line `first` on, each wrapped to the width, as
+/// many as fit.
+pub fn draw_notes<M: FbMemory>(fb: &mut Framebuffer<M>, first: usize, notes: &[&str]) {
+    let fit = body_lines_that_fit(fb.height());
+    let cols = wrap_columns(fb.width());
+    let lines = notes.iter().flat_map(|n| wrap(n, cols));
+    for (i, line) in (first..fit).zip(lines) {
+        fb.draw_text(MARGIN, body_line_y(i), line, NOTE_STYLE);
     }
 }
 
@@ -189,6 +204,27 @@ mod tests {
         want.clear(BACKGROUND);
         want.draw_text(MARGIN, body_line_y(fit - 1), "... and 6 more lines", BODY_STYLE);
         let y = body_line_y(fit - 1) + 8;
+        for x in 0..320 {
+            assert_eq!(fb.read_pixel(x, y), want.read_pixel(x, y));
+        }
+    }
+
+    #[test]
+    fn notes_go_below_the_lines_in_their_colour_and_wrap() {
+        let mut fb = screen(320, 200);
+        draw_status(&mut fb, "t", &["line"]);
+        let long = "CBFS clove.cfg line 3: unknown key \"sever\" and more words to wrap";
+        draw_notes(&mut fb, 2, &[long, "never shown: past the bottom"]);
+        let ink = |fb: &Framebuffer<VecMemory>, line: usize| {
+            let y = body_line_y(line);
+            (y..y + line_height(FontSize::Normal) as i32).any(|y| (0..320).any(|x| fb.read_pixel(x, y) == Some(NOTE)))
+        };
+        assert!(!ink(&fb, 1) && ink(&fb, 2) && ink(&fb, 3));
+        let mut want = screen(320, 200);
+        want.clear(BACKGROUND);
+        let first = wrap(long, wrap_columns(320)).next().unwrap();
+        want.draw_text(MARGIN, body_line_y(2), first, NOTE_STYLE);
+        let y = body_line_y(2) + 8;
         for x in 0..320 {
             assert_eq!(fb.read_pixel(x, y), want.read_pixel(x, y));
         }

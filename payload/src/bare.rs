@@ -1,21 +1,21 @@
 //! Everything that only exists on the bare target.
 
+mod config;
 mod console;
 mod cpu;
 mod display;
 mod entropy;
 mod entry;
 mod fault;
+mod fetch;
 mod memory;
 mod net;
-mod options;
 mod spice;
 mod status;
 
-use alloc::string::String;
 use console::Console;
-use drivers::boot::{clove_cfg, BootInfo, EntryKind, EntryState};
-use drivers::net::server::ServerOptions;
+use drivers::boot::{BootInfo, EntryKind, EntryState};
+use drivers::config::TestFault;
 use drivers::pci;
 use drivers::port::X86Ports;
 
@@ -46,10 +46,9 @@ extern "C" fn rust_entry(kind: u32, eax: u32, ebx: u32, stack_arg: u32) -> ! {
             con.banner();
         }
     }
-    // clove.cfg's words, then the command line's: the command line wins.
-    let options = boot.options();
-    let opts = options::Options::parse(options.as_str());
-    fault::set_test_exit(opts.test_exit);
+    // The rest of the configuration needs the heap; test-exit must hold
+    // from here on.
+    fault::set_test_exit(drivers::config::early_test_exit(boot.cmdline.as_str()));
     log_boot(&mut con, &boot);
 
     // SAFETY: once, on the boot stack, with the entry code's page tables.
@@ -58,7 +57,16 @@ extern "C" fn rust_entry(kind: u32, eax: u32, ebx: u32, stack_arg: u32) -> ! {
         Ok((start, len)) => con.log(format_args!("heap: {start:#x}+{len:#x} ({} MiB)", len >> 20)),
         Err(e) => boot_failed(&mut con, ports, &e),
     }
-    check_config(&mut con, &boot);
+    if let Some(e) = &boot.config_error {
+        con.error(format_args!("config: CBFS clove.cfg not used: {e}"));
+    }
+    let sources =
+        config::Sources { cmdline: boot.cmdline.as_str(), cbfs: boot.config.as_ref().map(|c| c.text.as_str()) };
+    let opts = sources.merge(&mut con, None);
+    // The local setup screen (a hot key during boot) will edit this boot's
+    // server and password here: `opts.with_local_setup(server, password)`.
+    fault::set_test_exit(opts.boot.test_exit);
+    let notes: alloc::vec::Vec<alloc::string::String> = opts.errors.iter().map(|e| alloc::format!("{e}")).collect();
 
     let mut cfg = pci::ConfigSpace::new(ports.clone());
     let devices = pci::enumerate(&mut cfg);
@@ -66,7 +74,7 @@ extern "C" fn rust_entry(kind: u32, eax: u32, ebx: u32, stack_arg: u32) -> ! {
         con.log(format_args!("pci {}", status::PciLine(d)));
     }
 
-    let screen = display::bring_up(boot.framebuffer.as_ref(), &devices, &mut cfg, ports.clone(), opts.mode);
+    let screen = display::bring_up(boot.framebuffer.as_ref(), &devices, &mut cfg, ports.clone(), opts.boot.mode);
     match &screen {
         Ok(s) => con.log(format_args!("display: {}", s.describe())),
         Err(e) => con.log(format_args!("display: none ({e})")),
@@ -74,34 +82,36 @@ extern "C" fn rust_entry(kind: u32, eax: u32, ebx: u32, stack_arg: u32) -> ! {
     let mut screen = screen.ok();
     if let Some(s) = screen.as_mut() {
         fault::register_framebuffer(s.fb.info());
-        status::draw(s, &boot, &devices, "starting");
+        status::draw(s, &boot, &devices, "starting", &notes);
     }
 
-    // With a server to connect to, the thin client takes over from here.
-    let remote = ServerOptions::parse(options.as_str());
-    for e in &remote.errors {
-        con.log(format_args!("spice: {e}"));
-    }
-    if remote.server.is_some() && !opts.test_exit && opts.test_fault.is_none() && opts.net.nettest.is_none() {
-        spice::run(&mut con, screen, &devices, &mut cfg, &opts.net, remote);
+    // With a server (or a file naming one) to connect to, the thin client
+    // takes over from here.
+    let testing = opts.boot.test_exit || opts.boot.test_fault.is_some() || opts.net.nettest.is_some();
+    if !testing && (opts.server.server.is_some() || opts.boot.vv.is_some()) {
+        spice::run(&mut con, screen, &devices, &mut cfg, &sources, opts, None);
     }
 
     let mut net = net::start(&mut con, &devices, &mut cfg, &opts.net);
+    // DHCP may name a file (a .vv or clove.cfg) that names the server.
+    if let Some(n) = net.take_if(|n| !testing && config::network_url(&opts, n).is_some()) {
+        spice::run(&mut con, screen, &devices, &mut cfg, &sources, opts, Some(n));
+    }
     if let Some(s) = screen.as_mut() {
         let line = net.as_ref().map_or_else(|| "no supported NIC".into(), net::Net::status_line);
-        status::draw(s, &boot, &devices, &line);
+        status::draw(s, &boot, &devices, &line, &notes);
     }
 
     con.log(format_args!("ready"));
-    match opts.test_fault {
-        Some(options::TestFault::Panic) => panic!("test-fault=panic asked for a panic"),
-        Some(options::TestFault::StackOverflow) => con.log(format_args!("recursed {} times", recurse(0))),
+    match opts.boot.test_fault {
+        Some(TestFault::Panic) => panic!("test-fault=panic asked for a panic"),
+        Some(TestFault::StackOverflow) => con.log(format_args!("recursed {} times", recurse(0))),
         None => {}
     }
     if let (Some(n), Some(t)) = (net.as_mut(), opts.net.nettest) {
         n.nettest(&mut con, &t);
     }
-    if opts.test_exit {
+    if opts.boot.test_exit {
         cpu::qemu_exit(cpu::EXIT_OK);
     }
     match net {
@@ -113,7 +123,7 @@ extern "C" fn rust_entry(kind: u32, eax: u32, ebx: u32, stack_arg: u32) -> ! {
 /// The loader's data is unusable: log it, put it on whatever screen we can
 /// find without a memory map (a small heap inside our image), and stop.
 fn boot_failed(con: &mut Console, ports: X86Ports, err: &dyn core::fmt::Display) -> ! {
-    con.log(format_args!("boot error: {err}"));
+    con.error(format_args!("boot error: {err}"));
     memory::init_fallback_heap();
     let mut cfg = pci::ConfigSpace::new(ports.clone());
     let devices = pci::enumerate(&mut cfg);
@@ -164,29 +174,6 @@ fn log_boot(con: &mut Console, boot: &BootInfo) {
             m.fmap_offset
         ));
     }
-}
-
-/// Report the configuration file: where it came from, the keys it sets
-/// (never their values: passwords), and its bad lines by number.
-fn check_config(con: &mut Console, boot: &BootInfo) {
-    if let Some(e) = &boot.config_error {
-        con.log(format_args!("config: not used: {e}"));
-    }
-    let Some(cfg) = &boot.config else { return };
-    let mut keys = String::new();
-    for line in clove_cfg::lines(cfg.text.as_str()) {
-        let checked = line.word.map_err(String::from).and_then(|w| clove_cfg::value_error(w).map_or(Ok(w), Err));
-        match checked {
-            Ok(word) => {
-                if !keys.is_empty() {
-                    keys.push(' ');
-                }
-                keys.push_str(word.split('=').next().unwrap_or(word));
-            }
-            Err(why) => con.log(format_args!("config: {} line {}: {why}", cfg.source, line.number)),
-        }
-    }
-    con.log(format_args!("config: {} sets: {keys}", cfg.source));
 }
 
 /// Unbounded recursion for `test-fault=stack`: must end on the guard page.

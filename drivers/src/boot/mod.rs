@@ -9,7 +9,6 @@
 use core::fmt;
 
 pub mod cbfs;
-pub mod clove_cfg;
 pub mod coreboot;
 pub mod multiboot1;
 pub mod multiboot2;
@@ -28,8 +27,6 @@ pub const MAX_CMDLINE: usize = 1024;
 pub const MAX_LOADER_NAME: usize = 64;
 /// Longest configuration file (`clove.cfg`) we accept, in bytes.
 pub const MAX_CONFIG: usize = 4096;
-/// The configuration words and the command line, joined.
-pub const MAX_OPTIONS: usize = MAX_CONFIG + 1 + MAX_CMDLINE;
 
 /// Read access to physical memory for the parsers.
 pub trait PhysMem {
@@ -343,21 +340,6 @@ impl BootInfo {
             config_error: None,
         }
     }
-
-    /// The option words in force: the configuration file's good lines, then
-    /// the command line, so that the command line wins (every option parser
-    /// lets the last valid word of a key win).
-    pub fn options(&self) -> InlineStr<MAX_OPTIONS> {
-        let mut out = InlineStr::default();
-        for line in self.config.iter().flat_map(|c| clove_cfg::lines(c.text.as_str())) {
-            if let Ok(word) = line.word {
-                out.push_truncated(word);
-                out.push_truncated(" ");
-            }
-        }
-        out.push_truncated(self.cmdline.as_str());
-        out
-    }
 }
 
 /// Read a NUL-terminated string of at most `max` bytes (NUL excluded).
@@ -505,17 +487,6 @@ mod tests {
         assert!(text.contains("EAX=0x12345678") && text.contains("stack argument 0x9000"), "{text}");
         let mb1 = EntryState { eax: MULTIBOOT1_MAGIC, ..entry };
         assert_eq!(parse(&fake::FakeMem::default(), mb1).unwrap_err(), BootError::Null("boot information pointer"));
-    }
-
-    #[test]
-    fn options_put_the_config_before_the_command_line() {
-        let mut bi = BootInfo::new(BootProtocol::Coreboot);
-        bi.cmdline = InlineStr::from_bytes(b"mode=800x600 test-exit", "c").unwrap();
-        assert_eq!(bi.options().as_str(), "mode=800x600 test-exit");
-        let text = "# clove.cfg\nserver=spice://10.0.2.2:5930\n\nmode=1024x768  # default\nbad line here\n";
-        bi.config =
-            Some(ConfigFile { source: "CBFS clove.cfg", text: InlineStr::from_bytes(text.as_bytes(), "t").unwrap() });
-        assert_eq!(bi.options().as_str(), "server=spice://10.0.2.2:5930 mode=1024x768 mode=800x600 test-exit");
     }
 
     #[test]

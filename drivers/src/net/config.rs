@@ -1,7 +1,7 @@
-//! Network options from the kernel command line:
+//! Network options (from the merged configuration, see `crate::config`):
 //! `ip=10.0.2.15/24 gw=10.0.2.2` (static address instead of DHCP),
 //! `dns=10.0.2.3[:PORT]` (the DNS server, over DHCP's), `nic=e1000e` or
-//! `nic=00:04.0` (which NIC to use) and
+//! `nic=00:04.0` (which NIC to use), `dhcp-lease=SECONDS` and
 //! `nettest=10.0.2.2:5555,rx=16777216,tx=16777216` (the TCP test mode).
 
 use super::dns;
@@ -79,19 +79,19 @@ pub struct NetOptions {
     /// `dhcp-lease=SECONDS`: the longest lease to take (renewed at half).
     pub dhcp_lease_max: Option<u32>,
     pub nettest: Option<NetTest>,
-    /// Keys (bit i is `KEYS[i]`) that had a word that did not parse. A
-    /// bitmask, not a list: options are parsed before the heap exists.
+    /// Keys (bit i is `KEYS[i]`) that had a word that did not parse in
+    /// [`NetOptions::parse`].
     bad: u8,
 }
 
 /// Our keys and what their values look like.
 const KEYS: [(&str, &str); 6] = [
-    ("ip", "ADDRESS/PREFIX"),
-    ("gw", "an IPv4 address"),
-    ("dns", "ADDRESS[:PORT]"),
-    ("nic", "a model (e1000, e1000e, virtio, rtl8139) or a PCI address BB:DD.F"),
-    ("nettest", "ADDRESS:PORT[,rx=BYTES][,tx=BYTES]"),
-    ("dhcp-lease", "SECONDS (at least 4)"),
+    ("ip", "expected ADDRESS/PREFIX"),
+    ("gw", "expected an IPv4 address"),
+    ("dns", "expected ADDRESS[:PORT]"),
+    ("nic", "expected a model (e1000, e1000e, virtio, rtl8139) or a PCI address BB:DD.F"),
+    ("nettest", "expected ADDRESS:PORT[,rx=BYTES][,tx=BYTES]"),
+    ("dhcp-lease", "expected SECONDS (at least 4)"),
 ];
 
 /// A network option that did not parse; the word is kept for the log.
@@ -113,27 +113,36 @@ impl NetOptions {
 
 impl fmt::Display for OptionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "option {}= ignored: expected {}", self.key, self.expected)
+        write!(f, "option {}= ignored: {}", self.key, self.expected)
     }
 }
 
 impl NetOptions {
+    /// Sets one option: `None` when `key` is not a network option, `Err`
+    /// (what the value should look like) when the value does not parse.
+    /// Nothing changes on an error.
+    pub fn set(&mut self, key: &str, value: &str) -> Option<Result<(), &'static str>> {
+        let ok = match key {
+            "ip" => parse_cidr(value).map(|c| self.ip = Some(c)),
+            "gw" => value.parse().ok().map(|a| self.gateway = Some(a)),
+            "dns" => parse_dns(value).map(|a| self.dns = Some(a)),
+            "nic" => parse_nic(value).map(|n| self.nic = Some(n)),
+            "dhcp-lease" => value.parse().ok().filter(|&s| s >= MIN_LEASE).map(|s| self.dhcp_lease_max = Some(s)),
+            "nettest" => parse_nettest(value).map(|t| self.nettest = Some(t)),
+            _ => return None,
+        };
+        let expected = KEYS.iter().find(|k| k.0 == key).map_or("", |k| k.1);
+        Some(ok.ok_or(expected))
+    }
+
     /// Reads every network option from a whole command line; other words
-    /// are someone else's and are skipped.
+    /// are someone else's and are skipped. (Clove itself takes its options
+    /// from `crate::config`, which calls [`NetOptions::set`].)
     pub fn parse(cmdline: &str) -> Self {
         let mut o = NetOptions::default();
         for word in cmdline.split_ascii_whitespace() {
             let Some((key, value)) = word.split_once('=') else { continue };
-            let ok = match key {
-                "ip" => parse_cidr(value).map(|c| o.ip = Some(c)),
-                "gw" => value.parse().ok().map(|a| o.gateway = Some(a)),
-                "dns" => parse_dns(value).map(|a| o.dns = Some(a)),
-                "nic" => parse_nic(value).map(|n| o.nic = Some(n)),
-                "dhcp-lease" => value.parse().ok().filter(|&s| s >= MIN_LEASE).map(|s| o.dhcp_lease_max = Some(s)),
-                "nettest" => parse_nettest(value).map(|t| o.nettest = Some(t)),
-                _ => continue,
-            };
-            if ok.is_none() {
+            if let Some(Err(_)) = o.set(key, value) {
                 let i = KEYS.iter().position(|k| k.0 == key).unwrap_or(0);
                 o.bad |= 1 << i;
             }

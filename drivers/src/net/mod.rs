@@ -10,14 +10,18 @@
 pub use smoltcp;
 
 pub mod config;
+pub mod dhcp;
 pub mod dma;
 pub mod dns;
 pub mod e1000;
+pub mod http;
 pub mod nettest;
 pub mod phy;
 pub mod ring;
 pub mod rtl8139;
 pub mod server;
+pub mod tftp;
+pub mod url;
 pub mod virtio;
 
 use core::fmt;
@@ -102,6 +106,22 @@ impl fmt::Display for NicError {
             NicError::FrameTooLong { len } => write!(f, "frame of {len} bytes is longer than {MAX_FRAME}"),
             NicError::FrameTooShort { len } => write!(f, "frame of {len} bytes is shorter than {MIN_FRAME}"),
         }
+    }
+}
+
+/// The checks every driver's [`Nic::transmit`] makes before it queues a
+/// frame of `len` bytes: its length, then room in the ring (`has_room`,
+/// asked only for a frame of a good length). The caller counts an error as
+/// a drop.
+pub fn check_transmit(len: usize, has_room: impl FnOnce() -> bool) -> Result<(), NicError> {
+    if len > MAX_FRAME {
+        Err(NicError::FrameTooLong { len })
+    } else if len < MIN_FRAME {
+        Err(NicError::FrameTooShort { len })
+    } else if !has_room() {
+        Err(NicError::TxRingFull)
+    } else {
+        Ok(())
     }
 }
 

@@ -14,7 +14,7 @@ pub mod rx_ring;
 use self::rx_ring::Record;
 use super::dma::Dma;
 use super::ring::Ring;
-use super::{MacAddr, Nic, NicError, NicStats, MAX_FRAME, MIN_FRAME};
+use super::{check_transmit, MacAddr, Nic, NicError, NicStats, MAX_FRAME};
 use crate::pci::{DriverEntry, PciId};
 use crate::port::PortIo;
 use core::fmt;
@@ -335,16 +335,7 @@ impl<P: PortIo, D: Dma> Nic for Rtl8139<P, D> {
 
     fn transmit(&mut self, frame: &[u8]) -> Result<(), NicError> {
         let len = frame.len();
-        let err = if len > MAX_FRAME {
-            Some(NicError::FrameTooLong { len })
-        } else if len < MIN_FRAME {
-            Some(NicError::FrameTooShort { len })
-        } else if !self.can_transmit() {
-            Some(NicError::TxRingFull)
-        } else {
-            None
-        };
-        if let Some(e) = err {
+        if let Err(e) = check_transmit(len, || self.can_transmit()) {
             self.stats.tx_dropped += 1;
             return Err(e);
         }

@@ -1,4 +1,5 @@
-//! Where the SPICE client connects, from the kernel command line:
+//! Where the SPICE client connects (from the merged configuration, see
+//! `crate::config`):
 //! `server=spice://HOST[:PORT][?password=SECRET]`, `password=SECRET` (wins
 //! over the URL's) and `compression=NAME` (the PREFERRED_COMPRESSION to ask
 //! for). HOST is a dotted IPv4 address or a DNS name. Values may use `%XX`
@@ -102,39 +103,51 @@ impl fmt::Display for OptionError {
     }
 }
 
-/// The connection options of one command line.
+/// The connection options.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ServerOptions {
     /// `None`: no (usable) `server=`; Clove stays on its status screen.
     pub server: Option<Server>,
-    /// The ticket password ("" when none was given).
+    /// The ticket password ("" when none was given): `password=`, else the
+    /// URL's `?password=`.
     pub password: String,
     pub compression: Option<Compression>,
+    /// Words that did not parse in [`ServerOptions::parse`].
     pub errors: Vec<OptionError>,
+    /// The URL's and `password=`'s passwords, kept apart so `password=`
+    /// wins wherever it stands.
+    url_password: Option<String>,
+    option_password: Option<String>,
 }
 
 impl ServerOptions {
-    /// Reads the options from a whole command line; other words are skipped.
-    /// The last valid word of each key wins, and `password=` beats the
-    /// URL's `?password=` wherever it stands.
+    /// Sets one option: `None` when `key` is not one of ours, `Err` (why)
+    /// when the value does not parse. Nothing changes on an error. The last
+    /// valid value of each key wins.
+    pub fn set(&mut self, key: &str, value: &str) -> Option<Result<(), &'static str>> {
+        let result = match key {
+            "server" => parse_url(value).map(|(s, p)| {
+                self.server = Some(s);
+                self.url_password = p;
+            }),
+            "password" => parse_password(value).map(|p| self.option_password = Some(p)),
+            "compression" => Compression::from_name(value)
+                .map(|c| self.compression = Some(c))
+                .ok_or("expected off, auto_glz, auto_lz, quic, glz, lz or lz4"),
+            _ => return None,
+        };
+        self.password = self.option_password.clone().or_else(|| self.url_password.clone()).unwrap_or_default();
+        Some(result)
+    }
+
+    /// Reads the options from a whole command line; other words are
+    /// skipped. (Clove itself takes its options from `crate::config`,
+    /// which calls [`ServerOptions::set`].)
     pub fn parse(cmdline: &str) -> Self {
         let mut o = ServerOptions::default();
-        let mut url_password = None;
-        let mut password = None;
         for word in cmdline.split_ascii_whitespace() {
             let Some((key, value)) = word.split_once('=') else { continue };
-            let result = match key {
-                "server" => parse_url(value).map(|(s, p)| {
-                    o.server = Some(s);
-                    url_password = p;
-                }),
-                "password" => parse_password(value).map(|p| password = Some(p)),
-                "compression" => Compression::from_name(value)
-                    .map(|c| o.compression = Some(c))
-                    .ok_or("expected off, auto_glz, auto_lz, quic, glz, lz or lz4"),
-                _ => continue,
-            };
-            if let Err(why) = result {
+            if let Some(Err(why)) = o.set(key, value) {
                 let key = match key {
                     "server" => "server",
                     "password" => "password",
@@ -143,7 +156,6 @@ impl ServerOptions {
                 o.errors.push(OptionError { key, why });
             }
         }
-        o.password = password.or(url_password).unwrap_or_default();
         o
     }
 }
@@ -175,7 +187,8 @@ fn parse_url(v: &str) -> Result<(Server, Option<String>), &'static str> {
     Ok((Server { host, port }, password))
 }
 
-fn parse_host(h: &str) -> Result<Host, &'static str> {
+/// An IPv4 address or a DNS name (the `.vv` reader checks `host=` with it).
+pub fn parse_host(h: &str) -> Result<Host, &'static str> {
     if h.is_empty() {
         return Err("no host in the URL");
     }

@@ -34,7 +34,7 @@ pub mod queue;
 pub mod transport;
 
 use super::dma::Dma;
-use super::{MacAddr, Nic, NicError, NicStats, MAX_FRAME, MIN_FRAME};
+use super::{check_transmit, MacAddr, Nic, NicError, NicStats, MAX_FRAME, MIN_FRAME};
 use crate::pci::{DriverEntry, PciId};
 use core::fmt;
 use core::sync::atomic::{fence, Ordering};
@@ -444,19 +444,11 @@ impl<T: Transport, D: Dma> Nic for VirtioNet<T, D> {
 
     fn transmit(&mut self, frame: &[u8]) -> Result<(), NicError> {
         let len = frame.len();
-        let err = if len > MAX_FRAME {
-            Some(NicError::FrameTooLong { len })
-        } else if len < MIN_FRAME {
-            Some(NicError::FrameTooShort { len })
-        } else if !self.can_transmit() {
-            Some(NicError::TxRingFull)
-        } else {
-            None
-        };
-        let posted = if err.is_none() { self.tx.q.post() } else { None };
+        let checked = check_transmit(len, || self.can_transmit());
+        let posted = if checked.is_ok() { self.tx.q.post() } else { None };
         let Some((slot, id)) = posted else {
             self.stats.tx_dropped += 1;
-            return Err(err.unwrap_or(NicError::TxRingFull));
+            return Err(checked.err().unwrap_or(NicError::TxRingFull));
         };
         let buf = self.tx.buf(id);
         // An all-zero header: no checksum or segmentation offload.

@@ -2,6 +2,7 @@
 
 use super::cpu;
 use core::fmt::{self, Write};
+use drivers::config::LogLevel;
 use drivers::port::X86Ports;
 use drivers::timer::{self, Clock};
 use drivers::uart::Uart16550;
@@ -13,6 +14,8 @@ pub struct Console {
     ports: X86Ports,
     clock: Option<Clock>,
     t0: u64,
+    /// `log=`: which lines go out.
+    level: LogLevel,
 }
 
 impl Console {
@@ -20,7 +23,7 @@ impl Console {
         let mut uart = Uart16550::new(ports.clone(), COM1);
         // An absent UART leaves us logging to nowhere; the screen still works.
         let _ = uart.init(115_200);
-        Self { uart, ports, clock: None, t0 }
+        Self { uart, ports, clock: None, t0, level: LogLevel::Info }
     }
 
     /// Move the log to the UART at I/O port `base` (the firmware's console).
@@ -49,7 +52,30 @@ impl Console {
         self.clock
     }
 
+    pub fn set_level(&mut self, level: LogLevel) {
+        self.level = level;
+    }
+
+    /// A step of the boot or the connection (level info).
     pub fn log(&mut self, args: fmt::Arguments) {
+        if self.level >= LogLevel::Info {
+            self.write_line(args);
+        }
+    }
+
+    /// Something the user must fix or know about; printed at every level.
+    pub fn error(&mut self, args: fmt::Arguments) {
+        self.write_line(args);
+    }
+
+    /// Details for `log=debug` only.
+    pub fn debug(&mut self, args: fmt::Arguments) {
+        if self.level >= LogLevel::Debug {
+            self.write_line(args);
+        }
+    }
+
+    fn write_line(&mut self, args: fmt::Arguments) {
         let ms = self.clock.as_ref().map_or(0, |c| c.millis_at(cpu::rdtsc()));
         let _ = write!(self.uart, "[{:4}.{:03}] ", ms / 1000, ms % 1000);
         let _ = self.uart.write_fmt(args);

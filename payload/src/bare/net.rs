@@ -16,6 +16,7 @@ use core::fmt::Write;
 use core::net::SocketAddrV4;
 use drivers::mmio::MmioRegion;
 use drivers::net::config::{NetOptions, NetTest, NicChoice};
+use drivers::net::dhcp::{BootHints, PARAMETER_REQUEST_LIST};
 use drivers::net::dma::{Dma, DmaRegion};
 use drivers::net::dns;
 use drivers::net::nettest::{fill_pattern, Fnv1a64, Rate};
@@ -238,6 +239,8 @@ pub struct Net {
     /// Why the NIC is not the one `nic=` asked for (for the screen).
     pub choice_note: Option<String>,
     pub lease: Option<Lease>,
+    /// What the DHCP server said about a file to fetch, and its address.
+    pub boot_hints: Option<(BootHints, Ipv4Address)>,
     /// The DHCP client while it runs: its socket and when it (re)started (ms).
     dhcp: Option<(SocketHandle, u64)>,
     /// DHCP restarted after the link came back: the address stays in use
@@ -375,6 +378,7 @@ impl Net {
             name,
             choice_note,
             lease: None,
+            boot_hints: None,
             dhcp: None,
             revalidating: false,
             dns_override: opts.dns,
@@ -453,6 +457,17 @@ impl Net {
         Ok(self.sockets.add(socket))
     }
 
+    /// A UDP socket on a fresh local port, for small request/answer
+    /// exchanges (TFTP).
+    pub fn udp_bind(&mut self) -> Result<SocketHandle, String> {
+        let rx = udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 8], vec![0; 8 << 10]);
+        let tx = udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 4], vec![0; 4 << 10]);
+        let mut socket = udp::Socket::new(rx, tx);
+        let port = self.local_port();
+        socket.bind(port).map_err(|e| format!("bind UDP port {port}: {e:?}"))?;
+        Ok(self.sockets.add(socket))
+    }
+
     fn local_port(&mut self) -> u16 {
         let p = self.next_port;
         self.next_port = self.next_port.checked_add(1).unwrap_or(49152);
@@ -464,11 +479,7 @@ impl Net {
     pub fn resolve(&mut self, con: &mut Console, server: SocketAddrV4, name: &str) -> Result<Ipv4Address, String> {
         let id = (cpu::rdtsc() ^ (cpu::rdtsc() >> 17)) as u16;
         let mut query = dns::Query::new(name, id, self.millis()).map_err(|e| format!("{e}"))?;
-        let buffer = |n| udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; n], vec![0; n * 600]);
-        let mut socket = udp::Socket::new(buffer(4), buffer(1));
-        let port = self.local_port();
-        socket.bind(port).map_err(|e| format!("UDP port {port}: {e}"))?;
-        let h = self.sockets.add(socket);
+        let h = self.udp_bind()?;
         let to = IpEndpoint::new((*server.ip()).into(), server.port());
         let result = loop {
             self.poll(con);
@@ -520,12 +531,15 @@ impl Net {
             return;
         }
         let mut socket = dhcpv4::Socket::new();
+        socket.set_parameter_request_list(&PARAMETER_REQUEST_LIST);
         let mut retry = dhcpv4::RetryConfig::default();
         retry.discover_timeout = DHCP_DISCOVER_RETRY;
         socket.set_retry_config(retry);
         socket.set_max_lease_duration(self.lease_max.map(|s| Duration::from_secs(s.into())));
         // With a packet buffer every ACK is an event, so renewals are seen
-        // (not only changes). Made once, for the one DHCP socket we ever have.
+        // (not only changes), and its raw bytes carry the boot file and
+        // next-server, which smoltcp does not interpret. Made once, for the
+        // one DHCP socket we ever have.
         socket.set_receive_packet_buffer(Box::leak(vec![0u8; DHCP_PACKET_BUFFER].into_boxed_slice()));
         let handle = self.sockets.add(socket);
         self.dhcp = Some((handle, self.millis()));
@@ -540,6 +554,8 @@ impl Net {
             None => return,
             Some(dhcpv4::Event::Configured(c)) => {
                 let dns = self.dns_override.or_else(|| c.dns_servers.first().map(|a| SocketAddrV4::new(*a, dns::PORT)));
+                let hints = c.packet.map(|p| BootHints::parse(p.into_inner())).unwrap_or_default();
+                self.boot_hints = Some((hints, c.server.address));
                 Lease { cidr: c.address, gateway: c.router, dns }
             }
             // Our own restart: keep the address until DHCP says otherwise.

@@ -1,5 +1,5 @@
-//! The thin client: network up, then a SPICE session to the server from
-//! `server=`, drawn into the framebuffer; every failure is shown, logged and
+//! The thin client: network up, the network's configuration file (if any),
+//! then a SPICE session to the configured server, drawn into the framebuffer; every failure is shown, logged and
 //! retried with backoff, and a lost server is reconnected by itself.
 //!
 //! The protocol is `spice-proto`'s sans-IO [`Session`]; [`attempt`] moves
@@ -9,13 +9,14 @@
 mod attempt;
 mod view;
 
+use super::config::{fetch_network_file, Sources};
 use super::console::Console;
 use super::display::Screen;
 use super::net::{self, Net, DHCP_TIMEOUT};
 use alloc::format;
 use alloc::string::String;
 use attempt::Outcome;
-use drivers::net::config::NetOptions;
+use drivers::config::Config;
 use drivers::net::server::{Backoff, Host, ServerOptions};
 use drivers::net::smoltcp::wire::Ipv4Address;
 use drivers::pci::{ConfigSpace, PciDevice};
@@ -37,29 +38,56 @@ pub struct Client<'a> {
     pub progress: Progress,
 }
 
-/// Runs the client forever. `opts.server` must be set.
+/// Runs the client forever: with `net` already up (it has a lease), or
+/// opening the NIC itself. Without a server after the network's file,
+/// it says so and waits.
 pub fn run(
     con: &mut Console,
     mut screen: Option<Screen>,
     devices: &[PciDevice],
-    cfg: &mut ConfigSpace<X86Ports>,
-    net_opts: &NetOptions,
-    opts: ServerOptions,
+    pci: &mut ConfigSpace<X86Ports>,
+    sources: &Sources,
+    config: Config,
+    net: Option<Net>,
 ) -> ! {
-    let Some(server) = opts.server.clone() else { super::cpu::halt_forever() };
-    let mut progress = Progress::new(&server);
-    progress.set(Step::Nic, view::State::Active, "looking for a supported network card");
-    progress.draw(&mut screen);
-    let Some(net) = net::open(con, devices, cfg, net_opts) else {
+    let mut progress = Progress::new();
+    progress.set_server(config.server.server.as_ref(), config.boot.title.as_deref());
+    progress.set_notes(notes(&config));
+    let up = net.is_some();
+    let net = net.or_else(|| {
+        progress.set(Step::Nic, view::State::Active, "looking for a supported network card");
+        progress.draw(&mut screen);
+        net::open(con, devices, pci, &config.net)
+    });
+    let Some(net) = net else {
         progress.fail(Step::Nic, "no supported network card (Intel e1000/e1000e, virtio-net, RTL8139)", None);
         progress.draw(&mut screen);
-        con.log(format_args!("spice: error: no supported network card; nothing to retry"));
+        con.error(format_args!("spice: error: no supported network card; nothing to retry"));
         super::cpu::halt_forever()
     };
     con.log(format_args!("ready"));
-    let mut c = Client { con, screen, net, opts, progress };
-    c.bring_up_network(net_opts);
+    let mut c = Client { con, screen, net, opts: config.server.clone(), progress };
+    if up {
+        let name = c.net.name.clone();
+        c.progress.set(Step::Nic, view::State::Done, &format!("{name}, link up"));
+        c.address_done("DHCP");
+    } else {
+        c.bring_up_network(&config);
+    }
+    let config = c.network_config(sources, config);
+    if config.server.server.is_none() {
+        let why = "no server: give server= (command line or clove.cfg) or a .vv file (vv= or DHCP)";
+        c.progress.fail(Step::Config, why, None);
+        c.show();
+        c.con.error(format_args!("spice: error: {why}"));
+        c.net.run(c.con)
+    }
     c.connect_forever()
+}
+
+/// The configuration problems, as shown on screen.
+fn notes(config: &Config) -> alloc::vec::Vec<String> {
+    config.errors.iter().map(|e| format!("{e}")).collect()
 }
 
 impl Client<'_> {
@@ -67,9 +95,29 @@ impl Client<'_> {
         self.progress.draw(&mut self.screen);
     }
 
+    /// The network's file (`vv=` or DHCP's boot file), merged under the
+    /// other sources; a failure is shown and the other sources apply.
+    fn network_config(&mut self, sources: &Sources, config: Config) -> Config {
+        self.progress.set(Step::Config, view::State::Active, "looking for a file from the network");
+        self.show();
+        let Some(file) = fetch_network_file(self.con, &config, &mut self.net) else {
+            self.progress.set(Step::Config, view::State::Skipped, "none offered (vv= or a DHCP boot file)");
+            return config;
+        };
+        let merged = sources.merge(self.con, Some(&file));
+        let state = if file.text.is_ok() { view::State::Done } else { view::State::Failed };
+        self.progress.set(Step::Config, state, &file.name);
+        self.progress.set_server(merged.server.server.as_ref(), merged.boot.title.as_deref());
+        self.progress.set_notes(notes(&merged));
+        self.opts = merged.server.clone();
+        self.show();
+        merged
+    }
+
     /// Link and address; returns once both are there. A missing link or
     /// DHCP answer is shown and waited out (the DHCP client keeps asking).
-    fn bring_up_network(&mut self, net_opts: &NetOptions) {
+    fn bring_up_network(&mut self, config: &Config) {
+        let net_opts = &config.net;
         self.wait_for_link();
         if self.net.configure_static(self.con, net_opts) {
             self.address_done("static");
@@ -90,7 +138,7 @@ impl Client<'_> {
                 self.progress.set(Step::Nic, view::State::Active, &name);
                 self.progress.fail(Step::Nic, &format!("{name}: no link (is the cable plugged in?)"), None);
                 self.show();
-                self.con.log(format_args!("spice: error: no link on {name}; waiting"));
+                self.con.error(format_args!("spice: error: no link on {name}; waiting"));
                 shown_no_link = true;
             }
             self.net.poll(self.con);
@@ -114,7 +162,7 @@ impl Client<'_> {
                 self.progress.fail(Step::Address, &why, None);
                 self.show();
                 self.con.log(format_args!("net: no DHCP answer in {} s", DHCP_TIMEOUT.secs()));
-                self.con.log(format_args!("spice: error: {why}"));
+                self.con.error(format_args!("spice: error: {why}"));
             }
         }
         self.progress.clear_error();
@@ -156,7 +204,7 @@ impl Client<'_> {
                     self.progress.fail(step, &why, Some(attempt_no));
                     self.progress.retry_in(delay.div_ceil(1000));
                     self.show();
-                    self.con.log(format_args!(
+                    self.con.error(format_args!(
                         "spice: error: {why} ({}); retrying in {} s",
                         step.name(),
                         delay.div_ceil(1000)

@@ -57,9 +57,13 @@ pub fn lines(boot: &BootInfo, display: &str, devices: &[PciDevice], network: &st
     v
 }
 
-pub fn draw(s: &mut Screen, boot: &BootInfo, devices: &[PciDevice], network: &str) {
+/// The status screen; `notes` (configuration problems) go below the
+/// lines after a blank one.
+pub fn draw(s: &mut Screen, boot: &BootInfo, devices: &[PciDevice], network: &str, notes: &[String]) {
     let display = format!("{}", s.describe());
     let lines = lines(boot, &display, devices, network);
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     screen::draw_status(&mut s.fb, &format!("Clove {}", super::VERSION), &refs);
+    let notes: Vec<&str> = notes.iter().map(String::as_str).collect();
+    screen::draw_notes(&mut s.fb, lines.len() + 1, &notes);
 }

@@ -59,6 +59,8 @@ struct Conn {
     /// TCP is up and the session knows.
     up: bool,
     since_ms: u64,
+    /// Bytes received on this channel (for `log=debug`).
+    bytes_in: u64,
 }
 
 /// The session's wire value for a compression name.
@@ -250,7 +252,7 @@ impl Attempt<'_, '_> {
             s.set_keep_alive(Some(KEEPALIVE));
             s.set_timeout(Some(PEER_TIMEOUT));
             let now = self.c.net.millis();
-            self.conns.push(Conn { handle: h, channel, socket, up: false, since_ms: now });
+            self.conns.push(Conn { handle: h, channel, socket, up: false, since_ms: now, bytes_in: 0 });
         }
         Ok(())
     }
@@ -306,6 +308,7 @@ impl Attempt<'_, '_> {
                 match got {
                     Ok((n, r)) => {
                         self.bytes_in += n as u64;
+                        self.conns[i].bytes_in += n as u64;
                         if let Err(e) = r {
                             failed = Some(e);
                         }
@@ -455,6 +458,7 @@ impl Attempt<'_, '_> {
                 self.heap_peak / 1024
             ));
         }
+        self.log_debug_counts();
         self.stats = Stats {
             at_ms: now,
             bytes_in: self.bytes_in,
@@ -462,6 +466,19 @@ impl Attempt<'_, '_> {
             pixels: self.desktop.pixels,
             flushes: 0,
         };
+    }
+
+    /// `log=debug`: bytes per channel and images decoded per type, so far.
+    fn log_debug_counts(&mut self) {
+        let mut line = String::from("spice: debug: bytes in:");
+        for c in &self.conns {
+            let _ = write!(line, " {} {}", c.channel.name(), c.bytes_in);
+        }
+        line.push_str("; images decoded:");
+        for (kind, n) in self.session.images_decoded() {
+            let _ = write!(line, " {kind:?} {n}");
+        }
+        self.c.con.debug(format_args!("{line}"));
     }
 
     /// Resets every socket (so the server lets go at once) and frees them.

@@ -19,6 +19,7 @@ use spice_proto::session::Session;
 pub enum Step {
     Nic,
     Address,
+    Config,
     Resolve,
     Connect,
     Auth,
@@ -26,12 +27,14 @@ pub enum Step {
 }
 
 impl Step {
-    const ALL: [Step; 6] = [Step::Nic, Step::Address, Step::Resolve, Step::Connect, Step::Auth, Step::Display];
+    const ALL: [Step; 7] =
+        [Step::Nic, Step::Address, Step::Config, Step::Resolve, Step::Connect, Step::Auth, Step::Display];
 
     pub fn name(self) -> &'static str {
         match self {
             Step::Nic => "network card",
             Step::Address => "address",
+            Step::Config => "configuration",
             Step::Resolve => "resolving",
             Step::Connect => "connecting",
             Step::Auth => "authenticating",
@@ -43,6 +46,7 @@ impl Step {
         match self {
             Step::Nic => "Network card",
             Step::Address => "Address",
+            Step::Config => "Configuration",
             Step::Resolve => "Resolving",
             Step::Connect => "Connecting",
             Step::Auth => "Authenticating",
@@ -79,8 +83,11 @@ impl State {
 
 /// The connecting screen's content.
 pub struct Progress {
+    /// The server (with the `.vv` title, if any) for the title line.
     server: String,
-    steps: [(State, String); 6],
+    steps: [(State, String); 7],
+    /// Configuration problems, shown below the steps.
+    notes: Vec<String>,
     /// (failed step, why, attempt number).
     error: Option<(Step, String, Option<u32>)>,
     /// Seconds until the next attempt (0: none planned).
@@ -91,14 +98,36 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(server: &Server) -> Self {
+    pub fn new() -> Self {
         Self {
-            server: format!("{server}"),
+            server: String::new(),
             steps: Default::default(),
+            notes: Vec::new(),
             error: None,
             retry_in: 0,
             reconnecting: None,
             dirty: true,
+        }
+    }
+
+    /// What the title names: the server and the `.vv` title.
+    pub fn set_server(&mut self, server: Option<&Server>, title: Option<&str>) {
+        let s = match (server, title) {
+            (Some(s), Some(t)) => format!("{t} ({s})"),
+            (Some(s), None) => format!("{s}"),
+            (None, _) => String::from("(no server yet)"),
+        };
+        if s != self.server {
+            self.server = s;
+            self.dirty = true;
+        }
+    }
+
+    /// The configuration problems to show.
+    pub fn set_notes(&mut self, notes: Vec<String>) {
+        if notes != self.notes {
+            self.notes = notes;
+            self.dirty = true;
         }
     }
 
@@ -201,6 +230,8 @@ impl Progress {
         let lines = self.lines();
         let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
         screen::draw_status(&mut s.fb, &self.title(), &refs);
+        let notes: Vec<&str> = self.notes.iter().map(String::as_str).collect();
+        screen::draw_notes(&mut s.fb, lines.len() + 1, &notes);
         if let Some((title, msg)) = self.banner() {
             screen::draw_error(&mut s.fb, &title, &msg);
         }
