@@ -10,10 +10,12 @@ extern crate alloc;
 
 pub mod boot;
 pub mod framebuffer;
+pub mod i8042;
 pub mod mmio;
 pub mod net;
 pub mod pci;
 pub mod port;
+pub mod ps2;
 pub mod screen;
 pub mod timer;
 pub mod uart;
