@@ -24,6 +24,36 @@ impl Scancode {
     }
 }
 
+/// A set of keys (e.g. those held down), one bit per [`Scancode`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeySet([u64; 4]);
+
+impl KeySet {
+    pub fn contains(&self, key: Scancode) -> bool {
+        self.0[key.index() / 64] & (1 << (key.index() % 64)) != 0
+    }
+
+    /// Adds (`on`) or removes `key`; returns whether it was in the set.
+    pub fn set(&mut self, key: Scancode, on: bool) -> bool {
+        let (word, bit) = (key.index() / 64, 1u64 << (key.index() % 64));
+        let was = self.0[word] & bit != 0;
+        if on {
+            self.0[word] |= bit;
+        } else {
+            self.0[word] &= !bit;
+        }
+        was
+    }
+
+    /// Empties the set, returning what was in it in code order.
+    pub fn take(&mut self) -> impl Iterator<Item = Scancode> {
+        let all = core::mem::take(&mut self.0);
+        (0..256usize)
+            .filter(move |&i| all[i / 64] & (1 << (i % 64)) != 0)
+            .map(|i| Scancode { code: (i & 0x7f) as u8, extended: i >= 128 })
+    }
+}
+
 /// Set-1 make codes the client itself cares about.
 pub mod keys {
     use super::Scancode;
@@ -63,8 +93,7 @@ pub struct Set1Decoder {
     /// Bytes of an 0xE1 (Pause) sequence still to swallow.
     pause_left: u8,
     pause_make: bool,
-    /// Keys down, by [`Scancode::index`].
-    down: [u64; 4],
+    down: KeySet,
 }
 
 impl Set1Decoder {
@@ -109,27 +138,18 @@ impl Set1Decoder {
             return None;
         }
         let down = b & 0x80 == 0;
-        let (word, bit) = (key.index() / 64, 1u64 << (key.index() % 64));
-        let was_down = self.down[word] & bit != 0;
-        if down {
-            self.down[word] |= bit;
-        } else {
-            self.down[word] &= !bit;
-        }
+        let was_down = self.down.set(key, down);
         Some(KeyEvent::Key { key, down, repeat: down && was_down })
     }
 
     /// Whether `key` is held down.
     pub fn is_down(&self, key: Scancode) -> bool {
-        self.down[key.index() / 64] & (1 << (key.index() % 64)) != 0
+        self.down.contains(key)
     }
 
     /// The keys held down, and forgets them (to release them elsewhere).
     pub fn take_down(&mut self) -> impl Iterator<Item = Scancode> {
-        let down = core::mem::take(&mut self.down);
-        (0..256usize)
-            .filter(move |&i| down[i / 64] & (1 << (i % 64)) != 0)
-            .map(|i| Scancode { code: (i & 0x7f) as u8, extended: i >= 128 })
+        self.down.take()
     }
 
     /// Either Ctrl and either Alt are down.

@@ -6,6 +6,7 @@ mod display;
 mod entropy;
 mod entry;
 mod fault;
+mod input;
 mod memory;
 mod net;
 mod options;
@@ -71,7 +72,8 @@ extern "C" fn rust_entry(kind: u32, eax: u32, ebx: u32, stack_arg: u32) -> ! {
         con.log(format_args!("spice: {e}"));
     }
     if remote.server.is_some() && !opts.test_exit && opts.test_fault.is_none() && opts.net.nettest.is_none() {
-        spice::run(&mut con, screen, &devices, &mut cfg, &opts.net, remote);
+        let input = input::Input::open(&mut con, ports.clone());
+        spice::run(&mut con, screen, &devices, &mut cfg, &opts.net, remote, input);
     }
 
     let mut net = net::start(&mut con, &devices, &mut cfg, &opts.net);

@@ -11,6 +11,7 @@ mod view;
 
 use super::console::Console;
 use super::display::Screen;
+use super::input::Input;
 use super::net::{self, Net, DHCP_TIMEOUT};
 use alloc::format;
 use alloc::string::String;
@@ -38,6 +39,7 @@ pub struct Client<'a> {
     pub net: Net,
     pub opts: ServerOptions,
     pub progress: Progress,
+    pub input: Input,
     /// `dns=` from the command line, over DHCP's.
     dns_override: Option<Ipv4Address>,
 }
@@ -50,6 +52,7 @@ pub fn run(
     cfg: &mut ConfigSpace<X86Ports>,
     net_opts: &NetOptions,
     opts: ServerOptions,
+    input: Input,
 ) -> ! {
     let Some(server) = opts.server.clone() else { super::cpu::halt_forever() };
     let mut progress = Progress::new(&server);
@@ -62,7 +65,7 @@ pub fn run(
         super::cpu::halt_forever()
     };
     con.log(format_args!("ready"));
-    let mut c = Client { con, screen, net, opts, progress, dns_override: net_opts.dns };
+    let mut c = Client { con, screen, net, opts, progress, input, dns_override: net_opts.dns };
     c.bring_up_network(net_opts);
     c.connect_forever()
 }

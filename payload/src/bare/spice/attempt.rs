@@ -2,6 +2,8 @@
 //! TCP socket, driven like `build/src/client.rs` drives std sockets, until
 //! it fails (before the first frame) or is lost (after it).
 
+mod input;
+
 use super::super::entropy::CpuEntropy;
 use super::super::memory;
 use super::view::{Desktop, State, Step};
@@ -93,6 +95,7 @@ struct Attempt<'c, 'a> {
     bytes_in: u64,
     draw_errors: u64,
     stats: Stats,
+    fwd: input::Forward,
 }
 
 #[derive(Default)]
@@ -108,7 +111,7 @@ struct Stats {
 pub fn run(c: &mut Client<'_>, addr: Ipv4Address) -> Outcome {
     let port = c.opts.server.as_ref().map_or(drivers::net::server::DEFAULT_PORT, |s| s.port);
     let mut config =
-        SessionConfig { password: c.opts.password.clone(), inputs: false, cursor: false, ..Default::default() };
+        SessionConfig { password: c.opts.password.clone(), inputs: true, cursor: false, ..Default::default() };
     config.display.preferred_compression = c.opts.compression.map(compression_value);
     config.display.canvas_limits.max_total_bytes = CANVAS_BYTES;
     config.display.canvas_limits.max_surface_bytes = CANVAS_BYTES;
@@ -130,6 +133,7 @@ pub fn run(c: &mut Client<'_>, addr: Ipv4Address) -> Outcome {
         bytes_in: 0,
         draw_errors: 0,
         stats: Stats { at_ms: start_ms, ..Default::default() },
+        fwd: input::Forward::default(),
     };
     a.c.progress.set(Step::Connect, State::Active, &format!("{addr}:{port}"));
     a.c.progress.clear_error();
@@ -179,7 +183,13 @@ impl Attempt<'_, '_> {
             if let Err(o) = self.events() {
                 return o;
             }
-            if self.desktop.active() && self.desktop.flush(&mut self.c.screen, &mut self.session) > 0 {
+            if let Err(o) = self.input() {
+                return o;
+            }
+            if self.desktop.active()
+                && !self.fwd.menu_open()
+                && self.desktop.flush(&mut self.c.screen, &mut self.session) > 0
+            {
                 self.stats.flushes += 1;
             }
             self.heap_peak = self.heap_peak.max(memory::heap_used());
@@ -300,6 +310,9 @@ impl Attempt<'_, '_> {
                         self.c.progress.set(Step::Display, State::Active, "waiting for the first frame");
                         self.c.progress.draw(&mut self.c.screen);
                     }
+                    if channel == ChannelType::Inputs {
+                        self.inputs_linked();
+                    }
                 }
                 Event::SurfaceCreated { surface: 0, width, height } => {
                     let line = self.desktop.surface_created(&mut self.c.screen, width, height);
@@ -325,9 +338,10 @@ impl Attempt<'_, '_> {
                         return Err(self.end(reason));
                     }
                 }
-                // Mouse, keyboard LEDs and cursor come with the inputs and
-                // cursor channels, which this client does not open yet.
-                Event::MouseMode { .. } | Event::Reset => {}
+                Event::MouseMode { supported, current } => self.mouse_mode(supported, current),
+                Event::KeyModifiers(locks) => self.guest_locks(locks),
+                // The cursor comes with the cursor channel, not opened yet.
+                Event::Reset => {}
                 Event::Notify(text) => self.c.con.log(format_args!("spice: server says: {text}")),
                 Event::DrawError(why) => {
                     self.draw_errors += 1;

@@ -272,6 +272,18 @@ impl Desktop {
     /// how many rectangles were drawn.
     pub fn flush(&mut self, screen: &mut Option<Screen>, session: &mut Session) -> usize {
         let damage = session.canvas_mut().take_damage(0);
+        self.draw(screen, session, damage)
+    }
+
+    /// Draws the whole primary surface again (an overlay covered it).
+    pub fn redraw(&mut self, screen: &mut Option<Screen>, session: &mut Session) -> usize {
+        session.canvas_mut().take_damage(0);
+        let Some(surface) = session.canvas().primary() else { return 0 };
+        let all = Rect::new(0, 0, surface.width() as i32, surface.height() as i32);
+        self.draw(screen, session, alloc::vec![all])
+    }
+
+    fn draw(&mut self, screen: &mut Option<Screen>, session: &Session, damage: Vec<Rect>) -> usize {
         let (Some(p), Some(s)) = (self.placement, screen.as_mut()) else { return 0 };
         let Some(surface) = session.canvas().primary() else { return 0 };
         let bounds = Rect::new(0, 0, surface.width() as i32, surface.height() as i32);
