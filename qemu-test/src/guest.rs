@@ -10,7 +10,12 @@
 //! 3. with `clove.draw=<name>`: checks that fb0 is 1024x768x32 (stride 4096),
 //!    unbinds fbcon so the console never draws over the picture again, copies
 //!    `/img/<name>.raw` to `/dev/fb0` and prints `IMAGE-DRAWN <name> uptime=…`;
-//! 4. keeps a shell on the serial console.
+//! 4. with `clove.shell=1`: runs a shell whose input is tty1 (the VT the
+//!    PS/2 keyboard types into) and whose output goes to ttyS0, with the
+//!    prompt [`PROMPT`], and writes every `/dev/input/mice` packet to ttyS0
+//!    as `MOUSE <flags> <dx> <dy>` (signed decimal bytes), then prints
+//!    `SHELL-READY`;
+//! 5. keeps a shell on the serial console.
 //!
 //! On an error it prints `GUEST-ERROR: …` and powers off, so a waiting test
 //! fails at once instead of timing out.
@@ -82,7 +87,18 @@ pub enum Scenario {
         /// Seconds between the two.
         after_secs: u32,
     },
+    /// Draw nothing; a shell reads the keyboard's VT (tty1) and answers on
+    /// ttyS0, and mouse packets are logged there: the input tests' guest.
+    /// The PS/2 mouse needs `psmouse` (a module) loaded for the packets.
+    Shell,
 }
+
+/// Printed once the tty1 shell and the mouse reader run ([`Scenario::Shell`]).
+pub const SHELL_READY: &str = "SHELL-READY";
+/// The tty1 shell's prompt.
+pub const PROMPT: &str = "TTY1-PROMPT> ";
+/// Starts each line of `/dev/input/mice` packets on ttyS0.
+pub const MOUSE: &str = "MOUSE ";
 
 /// Printed by the guest once the band is on screen.
 pub const UPDATED: &str = "IMAGE-UPDATED";
@@ -98,6 +114,7 @@ impl Scenario {
     pub fn cmdline_words(&self) -> Vec<String> {
         match self {
             Scenario::Idle => Vec::new(),
+            Scenario::Shell => vec!["clove.shell=1".into()],
             Scenario::Draw(img) => vec![format!("clove.draw={}", img.name())],
             Scenario::DrawThenBand { after_secs } => {
                 vec![format!("clove.draw={}", TestImage::Known.name()), format!("clove.band_after={after_secs}")]
@@ -109,6 +126,7 @@ impl Scenario {
     pub fn done_marker(&self) -> &'static str {
         match self {
             Scenario::Idle => READY,
+            Scenario::Shell => SHELL_READY,
             Scenario::Draw(_) | Scenario::DrawThenBand { .. } => DRAWN,
         }
     }
@@ -117,7 +135,7 @@ impl Scenario {
     /// [`UPDATED`]; for the others, once [`Scenario::done_marker`] is printed).
     pub fn expected_image(&self) -> Option<crate::image::Image> {
         match self {
-            Scenario::Idle => None,
+            Scenario::Idle | Scenario::Shell => None,
             Scenario::Draw(img) => Some(img.render()),
             Scenario::DrawThenBand { .. } => Some(crate::testimage::known_with_band()),
         }
@@ -147,12 +165,13 @@ mount -t devtmpfs dev /dev
 uptime() { cut -d' ' -f1 /proc/uptime; }
 say() { echo "$*" > /dev/ttyS0; }
 fail() { say "GUEST-ERROR: $*"; sleep 1; poweroff -f; }
-draw=; modules=; band_after=
+draw=; modules=; band_after=; shell=
 for a in $(cat /proc/cmdline); do
   case $a in
     clove.draw=*) draw=${a#*=};;
     clove.modules=*) modules=$(echo "${a#*=}" | tr , ' ');;
     clove.band_after=*) band_after=${a#*=};;
+    clove.shell=*) shell=${a#*=};;
   esac
 done
 say "GUEST-READY uptime=$(uptime)"
@@ -185,6 +204,20 @@ if [ -n "$draw" ]; then
     dd if=/img/band.raw of=/dev/fb0 bs=4096 seek=560 conv=notrunc 2>/dev/null || fail "writing the band"
     say "IMAGE-UPDATED band uptime=$(uptime)"
   fi
+fi
+if [ -n "$shell" ]; then
+  # Keys typed on the VT run here; all the shell prints goes to serial.
+  (while :; do
+    setsid sh -c 'export PS1="TTY1-PROMPT> "; exec sh -i </dev/tty1 >/dev/ttyS0 2>&1'
+    sleep 1
+  done) &
+  if [ -e /dev/input/mice ]; then
+    (exec 3</dev/input/mice
+     while :; do
+       echo "MOUSE $(dd bs=3 count=1 <&3 2>/dev/null | od -An -td1)"
+     done > /dev/ttyS0) &
+  fi
+  say "SHELL-READY uptime=$(uptime)"
 fi
 while :; do
   setsid cttyhack sh

@@ -15,6 +15,7 @@ pub mod deps;
 mod error;
 pub mod guest;
 pub mod image;
+pub mod input;
 pub mod netserver;
 pub mod qemu;
 pub mod qmp;

@@ -1,15 +1,24 @@
 //! `cargo xtask bench e2e`: QEMU spawn of Clove → its first complete remote
 //! frame (the `spice: first frame` serial line), against a SPICE server VM
 //! that is already up, over `-netdev user` with an e1000, under TCG. Also
-//! the heap high-water mark Clove reports at that point.
+//! the heap high-water mark Clove reports at that point. Then the key
+//! latency: a key injected (QMP) into Clove's VM → the server guest's shell
+//! echoing it on its serial port, through Clove's PS/2 polling, SPICE and
+//! the server's guest.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use qemu_test::guest::{self, Scenario};
+use qemu_test::input as inject;
 use qemu_test::{ImageCompression, Qemu, QemuConfig, SpiceServer, SpiceServerConfig};
 
 use crate::util::{Error, Result};
 
 const RUNS: usize = 10;
+/// Keys timed for the echo latency.
+const KEYS: usize = 20;
+/// A key whose echo does not come in this long counts as lost.
+const ECHO_TIMEOUT: Duration = Duration::from_secs(10);
 const TIMEOUT: Duration = Duration::from_secs(120);
 
 struct Run {
@@ -96,6 +105,59 @@ pub fn run(kernel: &std::path::Path, compression: ImageCompression) -> Result<()
     println!(
         "heap high-water at the first frame (sampled in the poll loop): median {:.0} KiB",
         med(&|r| r.heap_kib as f64)
+    );
+    drop(server);
+    key_latency(kernel, compression)
+}
+
+/// QMP key press in Clove's VM → the echoed character on the server guest's serial.
+fn key_latency(kernel: &std::path::Path, compression: ImageCompression) -> Result<()> {
+    eprintln!("\nbench e2e: key latency: booting the shell guest...");
+    let server = SpiceServer::start(SpiceServerConfig {
+        name: Some("bench-e2e-keys-server".into()),
+        image_compression: compression,
+        scenario: Scenario::Shell,
+        ..Default::default()
+    })?;
+    server.qemu().wait_for_line(guest::PROMPT, TIMEOUT)?;
+    let config = QemuConfig::new(kernel)
+        .name("bench-e2e-keys")
+        .cpu("max")
+        .append(&format!("server=spice://10.0.2.2:{}", server.port()))
+        .user_net("e1000", "");
+    let mut clove = Qemu::start(config)?;
+    clove.wait_for_line("spice: first frame in ", TIMEOUT)?;
+    clove.wait_for_line("spice: linked inputs", TIMEOUT)?;
+    let serial = server.qemu().serial_path().to_path_buf();
+    let len = || std::fs::metadata(&serial).map_or(0, |m| m.len() as usize);
+    let mut times = Vec::new();
+    for i in 1..=KEYS {
+        let from = len();
+        let start = Instant::now();
+        inject::key(&mut clove, "x", true)?;
+        let echoed = loop {
+            let bytes = std::fs::read(&serial).unwrap_or_default();
+            if bytes.get(from..).is_some_and(|b| b.contains(&b'x')) {
+                break Some(start.elapsed());
+            }
+            if start.elapsed() > ECHO_TIMEOUT {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        inject::key(&mut clove, "x", false)?;
+        let t = echoed.ok_or_else(|| Error::Failed(format!("key {i}: no echo in {ECHO_TIMEOUT:?}")))?;
+        println!("key {i:>2}: {:>6.1} ms", t.as_secs_f64() * 1000.0);
+        times.push(t.as_secs_f64() * 1000.0);
+        // Rub it out again so the line stays short; let the echo settle.
+        inject::tap(&mut clove, "backspace")?;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (min, max) = times.iter().fold((f64::MAX, 0f64), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+    println!(
+        "\nkey -> guest echo ({KEYS} keys, QMP injection into Clove's VM to the echo on the server guest's serial, TCG): \
+         median {:.1} ms (min {min:.1}, max {max:.1})",
+        median(times)
     );
     Ok(())
 }
