@@ -191,6 +191,9 @@ impl Client<'_> {
             }
             self.net.poll();
             self.net.check_dhcp(self.con, self.dns_override);
+            // Nothing to send keys to: read them anyway, so none go stale
+            // and the lock keys still work.
+            self.input.poll(self.con, &mut alloc::vec::Vec::new());
         }
         self.progress.retry_in(0);
     }
