@@ -13,7 +13,8 @@
 //! 4. with `clove.shell=1`: runs a shell whose input is tty1 (the VT the
 //!    PS/2 keyboard types into) and whose output goes to ttyS0, with the
 //!    prompt [`PROMPT`], and writes every `/dev/input/mice` packet to ttyS0
-//!    as `MOUSE <flags> <dx> <dy>` (signed decimal bytes), then prints
+//!    as `MOUSE <flags> <dx> <dy> <wheel>` (IntelliMouse packets, signed
+//!    decimal bytes; the wheel is negative upwards), then prints
 //!    `SHELL-READY`;
 //! 5. keeps a shell on the serial console.
 //!
@@ -97,6 +98,24 @@ pub enum Scenario {
 pub const SHELL_READY: &str = "SHELL-READY";
 /// The tty1 shell's prompt.
 pub const PROMPT: &str = "TTY1-PROMPT> ";
+/// Waits until the tty1 shell's prompt is on `qemu`'s serial. The prompt
+/// ends no line, so the line waits of [`crate::Qemu`] would miss it.
+pub fn wait_for_prompt(qemu: &crate::Qemu, timeout: std::time::Duration) -> Result<()> {
+    let start = std::time::Instant::now();
+    while !qemu.serial().contains(PROMPT) {
+        if start.elapsed() > timeout || qemu.exit_status().is_some() {
+            return Err(HarnessError::Timeout {
+                what: format!("the guest shell's prompt {PROMPT:?}"),
+                waited: start.elapsed(),
+                serial_tail: crate::serial::tail(&qemu.serial(), 20),
+                stderr: qemu.stderr(),
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Ok(())
+}
+
 /// Starts each line of `/dev/input/mice` packets on ttyS0.
 pub const MOUSE: &str = "MOUSE ";
 
@@ -212,9 +231,11 @@ if [ -n "$shell" ]; then
     sleep 1
   done) &
   if [ -e /dev/input/mice ]; then
-    (exec 3</dev/input/mice
+    # The IntelliMouse knock (rates 200, 100, 80): 4-byte packets with the wheel.
+    (exec 3<>/dev/input/mice
+     printf '\363\310\363\144\363\120' >&3
      while :; do
-       echo "MOUSE $(dd bs=3 count=1 <&3 2>/dev/null | od -An -td1)"
+       echo "MOUSE $(dd bs=4 count=1 <&3 2>/dev/null | od -An -td1)"
      done > /dev/ttyS0) &
   fi
   say "SHELL-READY uptime=$(uptime)"

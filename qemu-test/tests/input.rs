@@ -41,7 +41,7 @@ fn pair(name: &str) -> (SpiceServer, Qemu) {
         ..Default::default()
     })
     .unwrap_or_else(|e| panic!("{name}: server: {e}"));
-    server.qemu().wait_for_line(guest::PROMPT, SERVER_BOOT).unwrap();
+    guest::wait_for_prompt(server.qemu(), SERVER_BOOT).unwrap();
     let config = QemuConfig::payload(Variant::Multiboot)
         .unwrap()
         .name(&format!("{name}-clove"))
@@ -85,6 +85,16 @@ fn keys_reach_the_guest_shell() {
     inject::tap(&mut clove, "left").unwrap();
     inject::type_text(&mut clove, "b\n").unwrap();
     server.qemu().wait_for_line_after(mark, "LEFT-abc", ANSWER).unwrap();
+
+    // Typematic repeat: a key held down sends its make code again and
+    // again (QEMU's keyboard sends one per injected press); each must reach
+    // the guest as another press.
+    inject::type_text(&mut clove, "echo REP-").unwrap();
+    for _ in 0..3 {
+        inject::key(&mut clove, "x", true).unwrap();
+    }
+    inject::key(&mut clove, "x", false).unwrap();
+    type_and_expect(&mut clove, &server, "\n", "REP-xxx");
 
     // Caps Lock through Clove: the guest types capitals, and its lock
     // state comes back to Clove's LEDs.
@@ -133,13 +143,13 @@ fn menu_hot_key_keeps_keys_local_and_restores_the_desktop() {
     }
 }
 
-/// `MOUSE <flags> <dx> <dy>` lines the guest printed after `mark`.
-fn packets(text: &str) -> Vec<(i32, i32, i32)> {
+/// `MOUSE <flags> <dx> <dy> <wheel>` lines in `text`.
+fn packets(text: &str) -> Vec<(i32, i32, i32, i32)> {
     text.lines()
         .filter_map(|l| l.trim_end().split(guest::MOUSE).nth(1))
         .filter_map(|rest| {
             let v: Vec<i32> = rest.split_whitespace().filter_map(|n| n.parse().ok()).collect();
-            (v.len() == 3).then(|| (v[0], v[1], v[2]))
+            (v.len() == 4).then(|| (v[0], v[1], v[2], v[3]))
         })
         .collect()
 }
@@ -159,12 +169,12 @@ fn mouse_motion_and_buttons_reach_the_guest() {
         inject::motion(&mut clove, 20, 0).unwrap();
         std::thread::sleep(Duration::from_millis(300));
         let p = packets(&since(mark));
-        if p.iter().map(|&(_, dx, _)| dx).sum::<i32>() >= 20 || Instant::now() > deadline {
+        if p.iter().map(|&(_, dx, _, _)| dx).sum::<i32>() >= 20 || Instant::now() > deadline {
             break p;
         }
     };
-    assert!(right.iter().map(|&(_, dx, _)| dx).sum::<i32>() >= 20, "moving right: {right:?}");
-    assert!(right.iter().all(|&(_, dx, dy)| dx >= 0 && dy == 0), "moving right: {right:?}");
+    assert!(right.iter().map(|&(_, dx, _, _)| dx).sum::<i32>() >= 20, "moving right: {right:?}");
+    assert!(right.iter().all(|&(_, dx, dy, _)| dx >= 0 && dy == 0), "moving right: {right:?}");
 
     // Down on screen: negative dy in a PS/2 packet.
     let mark = server.qemu().serial().len();
@@ -173,12 +183,12 @@ fn mouse_motion_and_buttons_reach_the_guest() {
     let down = loop {
         std::thread::sleep(Duration::from_millis(300));
         let p = packets(&since(mark));
-        if p.iter().map(|&(_, _, dy)| dy).sum::<i32>() <= -25 || Instant::now() > deadline {
+        if p.iter().map(|&(_, _, dy, _)| dy).sum::<i32>() <= -25 || Instant::now() > deadline {
             break p;
         }
     };
-    assert!(down.iter().map(|&(_, _, dy)| dy).sum::<i32>() <= -25, "moving down: {down:?}");
-    assert!(down.iter().all(|&(_, dx, dy)| dx == 0 && dy <= 0), "moving down: {down:?}");
+    assert!(down.iter().map(|&(_, _, dy, _)| dy).sum::<i32>() <= -25, "moving down: {down:?}");
+    assert!(down.iter().all(|&(_, dx, dy, _)| dx == 0 && dy <= 0), "moving down: {down:?}");
 
     // Left button down, then up: bit 0 of the flags byte.
     for (down, want) in [(true, 1), (false, 0)] {
@@ -188,20 +198,35 @@ fn mouse_motion_and_buttons_reach_the_guest() {
         loop {
             std::thread::sleep(Duration::from_millis(300));
             let p = packets(&since(mark));
-            if let Some(&(flags, _, _)) = p.last() {
+            if let Some(&(flags, _, _, _)) = p.last() {
                 assert_eq!(flags & 7, want, "left button {down}: {p:?}");
                 break;
             }
             assert!(Instant::now() < deadline, "no packet for the left button going {down}");
         }
     }
+    // The wheel, one notch up: negative in an IntelliMouse packet.
+    let mark = server.qemu().serial().len();
+    inject::button(&mut clove, "wheel-up", true).unwrap();
+    inject::button(&mut clove, "wheel-up", false).unwrap();
+    let deadline = Instant::now() + ANSWER;
+    loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let p = packets(&since(mark));
+        if let Some(&(_, _, _, dz)) = p.iter().find(|p| p.3 != 0) {
+            assert_eq!(dz, -1, "wheel up: {p:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no wheel packet: {p:?}");
+    }
+
     // Right button: bit 1.
     let mark = server.qemu().serial().len();
     inject::button(&mut clove, "right", true).unwrap();
     let deadline = Instant::now() + ANSWER;
     loop {
         std::thread::sleep(Duration::from_millis(300));
-        if let Some(&(flags, _, _)) = packets(&since(mark)).last() {
+        if let Some(&(flags, _, _, _)) = packets(&since(mark)).last() {
             assert_eq!(flags & 7, 2);
             break;
         }

@@ -119,7 +119,7 @@ fn key_latency(kernel: &std::path::Path, compression: ImageCompression) -> Resul
         scenario: Scenario::Shell,
         ..Default::default()
     })?;
-    server.qemu().wait_for_line(guest::PROMPT, TIMEOUT)?;
+    guest::wait_for_prompt(server.qemu(), TIMEOUT)?;
     let config = QemuConfig::new(kernel)
         .name("bench-e2e-keys")
         .cpu("max")
