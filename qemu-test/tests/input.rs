@@ -88,10 +88,12 @@ fn keys_reach_the_guest_shell() {
 
     // Typematic repeat: a key held down sends its make code again and
     // again (QEMU's keyboard sends one per injected press); each must reach
-    // the guest as another press.
+    // the guest as another press. Like a real keyboard, the repeats start
+    // after a delay (Linux's atkbd takes earlier ones for key bounce).
     inject::type_text(&mut clove, "echo REP-").unwrap();
     for _ in 0..3 {
         inject::key(&mut clove, "x", true).unwrap();
+        std::thread::sleep(Duration::from_millis(400));
     }
     inject::key(&mut clove, "x", false).unwrap();
     type_and_expect(&mut clove, &server, "\n", "REP-xxx");
@@ -141,6 +143,16 @@ fn menu_hot_key_keeps_keys_local_and_restores_the_desktop() {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
+
+    // R in the menu reconnects; keys work on the new session.
+    let mark = clove.serial_mark();
+    inject::chord(&mut clove, &["ctrl_r", "alt_r", "f12"]).unwrap();
+    clove.wait_for_line_after(mark, "spice: menu open", ANSWER).unwrap();
+    inject::tap(&mut clove, "r").unwrap();
+    clove.wait_for_line_after(mark, "spice: connection lost: reconnect asked from the menu", ANSWER).unwrap();
+    clove.wait_for_line_after(mark, "spice: first frame in ", FIRST_FRAME).unwrap();
+    clove.wait_for_line_after(mark, "spice: linked inputs", FIRST_FRAME).unwrap();
+    type_and_expect(&mut clove, &server, "echo AGAIN-$((3+4))\n", "AGAIN-7");
 }
 
 /// `MOUSE <flags> <dx> <dy> <wheel>` lines in `text`.
