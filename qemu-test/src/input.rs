@@ -34,6 +34,10 @@ pub fn qcode(c: char) -> Option<(&'static str, bool)> {
         '+' => ("equal", true),
         '/' => ("slash", false),
         '.' => ("dot", false),
+        '>' => ("dot", true),
+        ',' => ("comma", false),
+        '<' => ("comma", true),
+        ';' => ("semicolon", false),
         '\'' => ("apostrophe", false),
         '"' => ("apostrophe", true),
         _ => (DIGITS[SHIFTED_DIGITS.find(c)?], true),
@@ -53,6 +57,13 @@ fn send(q: &mut Qemu, event: Value) -> Result<()> {
 /// Presses (`down`) or releases one key.
 pub fn key(q: &mut Qemu, qcode: &str, down: bool) -> Result<()> {
     send(q, key_event(qcode, down))
+}
+
+/// [`key`] without the gap after it, for timing: returns once QEMU has
+/// taken the event.
+pub fn key_now(q: &mut Qemu, qcode: &str, down: bool) -> Result<()> {
+    q.qmp("input-send-event", json!({ "events": [key_event(qcode, down)] }))?;
+    Ok(())
 }
 
 /// Presses and releases one key.
@@ -117,6 +128,7 @@ mod tests {
         assert_eq!(qcode(')'), Some(("0", true)));
         assert_eq!(qcode('*'), Some(("8", true)));
         assert_eq!(qcode('\n'), Some(("ret", false)));
+        assert_eq!(qcode('>'), Some(("dot", true)));
         assert_eq!(qcode('~'), None);
     }
 }

@@ -110,6 +110,12 @@ fn keys_reach_the_guest_shell() {
     clove.wait_for_line_after(clove_mark, "spice: guest lock keys none", ANSWER).unwrap();
     let log = clove.serial();
     assert!(log.contains("input: leds caps") && log.contains("input: leds none"), "{log}");
+
+    // Ctrl+Alt+Del is the guest's: armed to reboot at once, its kernel
+    // restarts, and the server's QEMU (-no-reboot) exits.
+    type_and_expect(&mut clove, &server, "echo 1 >/proc/sys/kernel/ctrl-alt-del; echo CAD-$((1+1))\n", "CAD-2");
+    inject::chord(&mut clove, &["ctrl", "alt", "delete"]).unwrap();
+    server.qemu().wait_exit(ANSWER).expect("the guest did not restart on Ctrl+Alt+Del");
 }
 
 #[test]

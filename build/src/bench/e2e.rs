@@ -134,7 +134,7 @@ fn key_latency(kernel: &std::path::Path, compression: ImageCompression) -> Resul
     for i in 1..=KEYS {
         let from = len();
         let start = Instant::now();
-        inject::key(&mut clove, "x", true)?;
+        inject::key_now(&mut clove, "x", true)?;
         let echoed = loop {
             let bytes = std::fs::read(&serial).unwrap_or_default();
             if bytes.get(from..).is_some_and(|b| b.contains(&b'x')) {
