@@ -81,6 +81,39 @@ pub fn draw_error<M: FbMemory>(fb: &mut Framebuffer<M>, title: &str, message: &s
     }
 }
 
+/// Inner padding of a [`draw_panel`] box, and its border width.
+pub const PANEL_PAD: u32 = 16;
+pub const PANEL_BORDER: u32 = 2;
+
+/// Draw a box centred on the screen, over whatever is there, with `title`
+/// and `lines` (an overlay such as the local menu). Returns the box as
+/// (x, y, width, height).
+pub fn draw_panel<M: FbMemory>(fb: &mut Framebuffer<M>, title: &str, lines: &[&str]) -> (i32, i32, u32, u32) {
+    let text_w =
+        lines.iter().map(|l| text_width(l, FontSize::Normal)).fold(text_width(title, FontSize::Title), u32::max);
+    let line_h = line_height(FontSize::Normal) + LINE_GAP;
+    let text_h = line_height(FontSize::Title) + 8 + line_h * lines.len() as u32;
+    let w = (text_w + 2 * (PANEL_PAD + PANEL_BORDER)).min(fb.width());
+    let h = (text_h + 2 * (PANEL_PAD + PANEL_BORDER)).min(fb.height());
+    let x = ((fb.width() - w) / 2) as i32;
+    let y = ((fb.height() - h) / 2) as i32;
+    fb.fill_rect(x, y, w, h, TITLE);
+    let b = PANEL_BORDER;
+    fb.fill_rect(x + b as i32, y + b as i32, w.saturating_sub(2 * b), h.saturating_sub(2 * b), BACKGROUND);
+    let left = x + (PANEL_PAD + PANEL_BORDER) as i32;
+    let mut ty = y + (PANEL_PAD + PANEL_BORDER) as i32;
+    fb.draw_text(left, ty, title, TITLE_STYLE);
+    ty += line_height(FontSize::Title) as i32 + 8;
+    for line in lines {
+        if ty + line_h as i32 > y + h as i32 {
+            break;
+        }
+        fb.draw_text(left, ty, line, BODY_STYLE);
+        ty += line_h as i32;
+    }
+    (x, y, w, h)
+}
+
 /// Characters of body text that fit between the margins.
 fn wrap_columns(width: u32) -> usize {
     let cell = text_width("M", FontSize::Normal).max(1);
@@ -150,6 +183,23 @@ mod tests {
     fn screen(w: u32, h: u32) -> Framebuffer<VecMemory> {
         let info = FbInfo { base: 0, width: w, height: h, pitch: w * 4, format: PixelFormat::XRGB8888 };
         Framebuffer::new(info, VecMemory::zeroed((w * h * 4) as usize)).unwrap()
+    }
+
+    #[test]
+    fn panel_is_centred_and_leaves_the_rest_alone() {
+        let mut fb = screen(640, 480);
+        fb.clear(0x123456);
+        let (x, y, w, h) = draw_panel(&mut fb, "Menu", &["first line", "second"]);
+        assert_eq!((x + w as i32 / 2, y + h as i32 / 2), (320, 240), "centred");
+        assert!(w < 640 && h < 480);
+        assert_eq!(fb.read_pixel(x, y), Some(TITLE), "border");
+        assert_eq!(fb.read_pixel(x + w as i32 - 1, y + h as i32 - 1), Some(TITLE));
+        assert_eq!(fb.read_pixel(x + 4, y + h as i32 - 4), Some(BACKGROUND), "inside");
+        assert_eq!(fb.read_pixel(x - 1, y), Some(0x123456), "outside untouched");
+        assert_eq!(fb.read_pixel(0, 0), Some(0x123456));
+        // Text was drawn: some foreground pixels inside.
+        let fg = (x..x + w as i32).flat_map(|px| (y..y + h as i32).map(move |py| (px, py)));
+        assert!(fg.into_iter().any(|(px, py)| fb.read_pixel(px, py) == Some(FOREGROUND)));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod entropy;
 mod entry;
 mod fault;
 mod fetch;
+mod input;
 mod memory;
 mod net;
 mod spice;

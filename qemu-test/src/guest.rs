@@ -14,7 +14,13 @@
 //!    with `clove.animate=<other>` it then alternates the two pictures forever;
 //! 4. with `clove.cursor=<tty>`: starts the guest helper's DRM cursor, which
 //!    takes commands on that serial port (see [`Scenario::Cursor`]);
-//! 5. keeps a shell on the serial console.
+//! 5. with `clove.shell=1`: runs a shell whose input is tty1 (the VT the
+//!    PS/2 keyboard types into) and whose output goes to ttyS0, with the
+//!    prompt [`PROMPT`], and writes every `/dev/input/mice` packet to ttyS0
+//!    as `MOUSE <flags> <dx> <dy> <wheel>` (IntelliMouse packets, signed
+//!    decimal bytes; the wheel is negative upwards), then prints
+//!    `SHELL-READY`;
+//! 6. keeps a shell on the serial console.
 //!
 //! On an error it prints `GUEST-ERROR: …` and powers off, so a waiting test
 //! fails at once instead of timing out.
@@ -104,7 +110,36 @@ pub enum Scenario {
         /// The guest's serial port the commands come in on.
         control: &'static str,
     },
+    /// Draw nothing; a shell reads the keyboard's VT (tty1) and answers on
+    /// ttyS0, and mouse packets are logged there: the input tests' guest.
+    /// The PS/2 mouse needs `psmouse` (a module) loaded for the packets.
+    Shell,
 }
+
+/// Printed once the tty1 shell and the mouse reader run ([`Scenario::Shell`]).
+pub const SHELL_READY: &str = "SHELL-READY";
+/// The tty1 shell's prompt.
+pub const PROMPT: &str = "TTY1-PROMPT> ";
+/// Waits until the tty1 shell's prompt is on `qemu`'s serial. The prompt
+/// ends no line, so the line waits of [`crate::Qemu`] would miss it.
+pub fn wait_for_prompt(qemu: &crate::Qemu, timeout: std::time::Duration) -> Result<()> {
+    let start = std::time::Instant::now();
+    while !qemu.serial().contains(PROMPT) {
+        if start.elapsed() > timeout || qemu.exit_status().is_some() {
+            return Err(HarnessError::Timeout {
+                what: format!("the guest shell's prompt {PROMPT:?}"),
+                waited: start.elapsed(),
+                serial_tail: crate::serial::tail(&qemu.serial(), 20),
+                stderr: qemu.stderr(),
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Ok(())
+}
+
+/// Starts each line of `/dev/input/mice` packets on ttyS0.
+pub const MOUSE: &str = "MOUSE ";
 
 /// Printed by the guest once the band is on screen.
 pub const UPDATED: &str = "IMAGE-UPDATED";
@@ -120,6 +155,7 @@ impl Scenario {
     pub fn cmdline_words(&self) -> Vec<String> {
         match self {
             Scenario::Idle => Vec::new(),
+            Scenario::Shell => vec!["clove.shell=1".into()],
             Scenario::Draw(img) => vec![format!("clove.draw={}", img.name())],
             Scenario::DrawThenBand { after_secs } => {
                 vec![format!("clove.draw={}", TestImage::Known.name()), format!("clove.band_after={after_secs}")]
@@ -150,6 +186,7 @@ impl Scenario {
     pub fn done_marker(&self) -> &'static str {
         match self {
             Scenario::Idle => READY,
+            Scenario::Shell => SHELL_READY,
             Scenario::Draw(_) | Scenario::DrawThenBand { .. } | Scenario::Animate | Scenario::FullHd => DRAWN,
             Scenario::Cursor { .. } => clove_guest_helper::marker::READY,
         }
@@ -159,7 +196,7 @@ impl Scenario {
     /// [`UPDATED`]; for the others, once [`Scenario::done_marker`] is printed).
     pub fn expected_image(&self) -> Option<crate::image::Image> {
         match self {
-            Scenario::Idle | Scenario::Animate | Scenario::FullHd => None,
+            Scenario::Idle | Scenario::Animate | Scenario::FullHd | Scenario::Shell => None,
             Scenario::Draw(img) => Some(img.render()),
             Scenario::Cursor { .. } => Some(TestImage::Known.render()),
             Scenario::DrawThenBand { .. } => Some(crate::testimage::known_with_band()),
@@ -188,7 +225,7 @@ mount -t devtmpfs dev /dev
 uptime() { cut -d' ' -f1 /proc/uptime; }
 say() { echo "$*" > /dev/ttyS0; }
 fail() { say "GUEST-ERROR: $*"; sleep 1; poweroff -f; }
-draw=; modules=; band_after=; animate=; fbsize=1024x768; cursor=
+draw=; modules=; band_after=; animate=; fbsize=1024x768; cursor=; shell=
 for a in $(cat /proc/cmdline); do
   case $a in
     clove.draw=*) draw=${a#*=};;
@@ -197,6 +234,7 @@ for a in $(cat /proc/cmdline); do
     clove.modules=*) modules=$(echo "${a#*=}" | tr , ' ');;
     clove.band_after=*) band_after=${a#*=};;
     clove.cursor=*) cursor=${a#*=};;
+    clove.shell=*) shell=${a#*=};;
   esac
 done
 say "GUEST-READY uptime=$(uptime)"
@@ -249,6 +287,22 @@ if [ -n "$cursor" ]; then
   [ -x /bin/clove-guest-helper ] || fail "no /bin/clove-guest-helper"
   # It runs until killed: if it stops, the waiting test fails at once.
   { clove-guest-helper cursor "$cursor" || fail "the cursor helper stopped"; } > /dev/ttyS0 2>&1 &
+fi
+if [ -n "$shell" ]; then
+  # Keys typed on the VT run here; all the shell prints goes to serial.
+  (while :; do
+    setsid sh -c 'export PS1="TTY1-PROMPT> "; exec sh -i </dev/tty1 >/dev/ttyS0 2>&1'
+    sleep 1
+  done) &
+  if [ -e /dev/input/mice ]; then
+    # The IntelliMouse knock (rates 200, 100, 80): 4-byte packets with the wheel.
+    (exec 3<>/dev/input/mice
+     printf '\363\310\363\144\363\120' >&3
+     while :; do
+       echo "MOUSE $(dd bs=4 count=1 <&3 2>/dev/null | od -An -td1)"
+     done > /dev/ttyS0) &
+  fi
+  say "SHELL-READY uptime=$(uptime)"
 fi
 while :; do
   setsid cttyhack sh

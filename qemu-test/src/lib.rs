@@ -20,6 +20,7 @@ mod error;
 pub mod guest;
 pub mod http_server;
 pub mod image;
+pub mod input;
 pub mod multiboot;
 pub mod netserver;
 pub mod qemu;

@@ -68,6 +68,19 @@ fn keys_encode_like_spice_gtk() {
 }
 
 #[test]
+fn pause_and_mouse_mode_request() {
+    let (mut s, h) = session_with(&[(ChannelType::Inputs, 0)]);
+    assert!(s.pause_key());
+    let out = parse_out(&take(&mut s, h[0]));
+    let codes: Vec<(u16, u32)> = out.iter().map(|(t, b)| (*t, u32::from_le_bytes([b[0], b[1], b[2], b[3]]))).collect();
+    assert_eq!(codes, [(101, 0x451de1), (102, 0xc59de1)]);
+    take(&mut s, 0);
+    assert!(s.request_mouse_mode(spice_proto::msg::main::mouse_mode::SERVER));
+    // MOUSE_MODE_REQUEST (105) on the main channel, a 16-bit mode.
+    assert_eq!(parse_out(&take(&mut s, 0)), [(105, vec![1, 0])]);
+}
+
+#[test]
 fn motion_waits_for_acks_and_merges() {
     let (mut s, h) = session_with(&[(ChannelType::Inputs, 0)]);
     for _ in 0..20 {

@@ -1,17 +1,26 @@
 //! `cargo xtask bench e2e`: QEMU spawn of Clove → its first complete remote
 //! frame (the `spice: first frame` serial line), against a SPICE server VM
 //! that is already up, over `-netdev user` with an e1000, under TCG. Also
-//! the heap high-water mark Clove reports at that point, the sustained
-//! update rate while the guest animates full screen, and the smallest
-//! `-m` that still gets a 1920x1080 desktop on screen.
+//! the heap high-water mark Clove reports at that point; the sustained
+//! update rate while the guest animates full screen; the smallest `-m`
+//! that still gets a 1920x1080 desktop on screen; and the key latency: a
+//! key injected (QMP) into Clove's VM → the server guest's shell echoing it
+//! on its serial port, through Clove's PS/2 polling, SPICE and the server's
+//! guest.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use qemu_test::{ImageCompression, Qemu, QemuConfig, Scenario, SpiceServer, SpiceServerConfig};
+use qemu_test::guest::{self, Scenario};
+use qemu_test::input as inject;
+use qemu_test::{ImageCompression, Qemu, QemuConfig, SpiceServer, SpiceServerConfig};
 
 use crate::util::{Error, Result};
 
 const RUNS: usize = 10;
+/// Keys timed for the echo latency.
+const KEYS: usize = 20;
+/// A key whose echo does not come in this long counts as lost.
+const ECHO_TIMEOUT: Duration = Duration::from_secs(10);
 const TIMEOUT: Duration = Duration::from_secs(120);
 
 struct Run {
@@ -101,7 +110,8 @@ pub fn run(kernel: &std::path::Path, compression: ImageCompression) -> Result<()
     );
     drop(server);
     update_rate(kernel, compression)?;
-    smallest_memory(kernel, compression)
+    smallest_memory(kernel, compression)?;
+    key_latency(kernel, compression)
 }
 
 /// Stats windows to wait for while the guest animates (10 s each); the
@@ -192,6 +202,58 @@ fn smallest_memory(kernel: &std::path::Path, compression: ImageCompression) -> R
         Some(mb) => println!("smallest -m that shows the 1920x1080 desktop: {mb}M"),
         None => println!("no -m size showed the 1920x1080 desktop"),
     }
+    Ok(())
+}
+
+/// QMP key press in Clove's VM → the echoed character on the server guest's serial.
+fn key_latency(kernel: &std::path::Path, compression: ImageCompression) -> Result<()> {
+    eprintln!("\nbench e2e: key latency: booting the shell guest...");
+    let server = SpiceServer::start(SpiceServerConfig {
+        name: Some("bench-e2e-keys-server".into()),
+        image_compression: compression,
+        scenario: Scenario::Shell,
+        ..Default::default()
+    })?;
+    guest::wait_for_prompt(server.qemu(), TIMEOUT)?;
+    let config = QemuConfig::new(kernel)
+        .name("bench-e2e-keys")
+        .cpu("max")
+        .append(&format!("server=spice://10.0.2.2:{}", server.port()))
+        .user_net("e1000", "");
+    let mut clove = Qemu::start(config)?;
+    clove.wait_for_line("spice: first frame in ", TIMEOUT)?;
+    clove.wait_for_line("spice: linked inputs", TIMEOUT)?;
+    let serial = server.qemu().serial_path().to_path_buf();
+    let len = || std::fs::metadata(&serial).map_or(0, |m| m.len() as usize);
+    let mut times = Vec::new();
+    for i in 1..=KEYS {
+        let from = len();
+        let start = Instant::now();
+        inject::key_now(&mut clove, "x", true)?;
+        let echoed = loop {
+            let bytes = std::fs::read(&serial).unwrap_or_default();
+            if bytes.get(from..).is_some_and(|b| b.contains(&b'x')) {
+                break Some(start.elapsed());
+            }
+            if start.elapsed() > ECHO_TIMEOUT {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        inject::key(&mut clove, "x", false)?;
+        let t = echoed.ok_or_else(|| Error::Failed(format!("key {i}: no echo in {ECHO_TIMEOUT:?}")))?;
+        println!("key {i:>2}: {:>6.1} ms", t.as_secs_f64() * 1000.0);
+        times.push(t.as_secs_f64() * 1000.0);
+        // Rub it out again so the line stays short; let the echo settle.
+        inject::tap(&mut clove, "backspace")?;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (min, max) = times.iter().fold((f64::MAX, 0f64), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+    println!(
+        "\nkey -> guest echo ({KEYS} keys, QMP injection into Clove's VM to the echo on the server guest's serial, TCG): \
+         median {:.1} ms (min {min:.1}, max {max:.1})",
+        median(times)
+    );
     Ok(())
 }
 

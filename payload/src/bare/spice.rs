@@ -12,6 +12,7 @@ mod view;
 use super::config::{fetch_network_file, Sources};
 use super::console::Console;
 use super::display::Screen;
+use super::input::Input;
 use super::net::{self, Net, DHCP_TIMEOUT};
 use alloc::format;
 use alloc::string::String;
@@ -36,6 +37,7 @@ pub struct Client<'a> {
     pub net: Net,
     pub opts: ServerOptions,
     pub progress: Progress,
+    pub input: Input,
 }
 
 /// Runs the client forever: with `net` already up (it has a lease), or
@@ -50,6 +52,7 @@ pub fn run(
     config: Config,
     net: Option<Net>,
 ) -> ! {
+    let input = Input::open(con, pci.ports().clone());
     let mut progress = Progress::new();
     progress.set_server(config.server.server.as_ref(), config.boot.title.as_deref());
     progress.set_notes(notes(&config));
@@ -66,7 +69,7 @@ pub fn run(
         super::cpu::halt_forever()
     };
     con.log(format_args!("ready"));
-    let mut c = Client { con, screen, net, opts: config.server.clone(), progress };
+    let mut c = Client { con, screen, net, opts: config.server.clone(), progress, input };
     if up {
         let name = c.net.name.clone();
         c.progress.set(Step::Nic, view::State::Done, &format!("{name}, link up"));
@@ -239,6 +242,9 @@ impl Client<'_> {
                 self.show();
             }
             self.net.poll(self.con);
+            // Nothing to send keys to: read them anyway, so none go stale
+            // and the lock keys still work.
+            self.input.poll(self.con, &mut alloc::vec::Vec::new());
         }
         self.progress.retry_in(0);
     }

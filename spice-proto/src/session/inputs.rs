@@ -103,6 +103,14 @@ impl Inputs {
         }
     }
 
+    /// The Pause key: its whole set-1 sequence, E1 1D 45 then E1 9D C5.
+    /// The server pushes a code's bytes up to the first zero, and QEMU
+    /// recognises the sequence.
+    pub(super) fn pause(&mut self, sender: &mut Sender) {
+        send(sender, &KeyDown { code: 0x45_1d_e1 });
+        send(sender, &KeyUp { code: 0xc5_9d_e1 });
+    }
+
     pub(super) fn modifiers(&mut self, sender: &mut Sender, modifiers: u16) {
         send(sender, &KeyModifiers { modifiers });
     }

@@ -317,6 +317,24 @@ impl Session {
         self.inputs().map(|(i, s)| i.key(s, key, down)).is_some()
     }
 
+    /// Presses and releases Pause. False when no inputs channel is open.
+    pub fn pause_key(&mut self) -> bool {
+        self.inputs().map(|(i, s)| i.pause(s)).is_some()
+    }
+
+    /// Asks the server for a mouse mode ([`mouse_mode`] SERVER or CLIENT);
+    /// the answer comes as [`Event::MouseMode`]. False before the main
+    /// channel is open.
+    pub fn request_mouse_mode(&mut self, mode: u16) -> bool {
+        match &mut self.slots[0].state {
+            State::Open { core, .. } => {
+                send(&mut core.sender, &MouseModeRequest { mode });
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Sets the guest's lock keys (SPICE_KEYBOARD_MODIFIER_FLAGS_*).
     pub fn key_modifiers(&mut self, modifiers: u16) -> bool {
         self.inputs().map(|(i, s)| i.modifiers(s, modifiers)).is_some()

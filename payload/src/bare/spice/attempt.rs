@@ -2,6 +2,8 @@
 //! TCP socket, driven like `build/src/client.rs` drives std sockets, until
 //! it fails (before the first frame) or is lost (after it).
 
+mod input;
+
 use super::super::entropy::CpuEntropy;
 use super::super::memory;
 use super::view::{Desktop, State, Step};
@@ -104,6 +106,7 @@ struct Attempt<'c, 'a> {
     stats: Stats,
     /// The link as the attempt last saw it.
     link: bool,
+    fwd: input::Forward,
 }
 
 #[derive(Default)]
@@ -119,7 +122,7 @@ struct Stats {
 pub fn run(c: &mut Client<'_>, addr: Ipv4Address) -> Outcome {
     let port = c.opts.server.as_ref().map_or(drivers::net::server::DEFAULT_PORT, |s| s.port);
     let mut config =
-        SessionConfig { password: c.opts.password.clone(), inputs: false, cursor: true, ..Default::default() };
+        SessionConfig { password: c.opts.password.clone(), inputs: true, cursor: true, ..Default::default() };
     config.display.preferred_compression = c.opts.compression.map(compression_value);
     let canvas_bytes = CANVAS_BYTES.min(memory::heap_size().saturating_sub(HEAP_RESERVE));
     config.display.canvas_limits.max_total_bytes = canvas_bytes;
@@ -144,6 +147,7 @@ pub fn run(c: &mut Client<'_>, addr: Ipv4Address) -> Outcome {
         first_draw_error: None,
         stats: Stats { at_ms: start_ms, ..Default::default() },
         link: true,
+        fwd: input::Forward::default(),
     };
     a.c.progress.set(Step::Connect, State::Active, &format!("{addr}:{port}"));
     a.c.progress.clear_error();
@@ -197,7 +201,13 @@ impl Attempt<'_, '_> {
             if let Err(o) = self.events() {
                 return o;
             }
-            if self.desktop.active() && self.desktop.flush(&mut self.c.screen, &mut self.session) > 0 {
+            if let Err(o) = self.input() {
+                return o;
+            }
+            if self.desktop.active()
+                && !self.fwd.menu_open()
+                && self.desktop.flush(&mut self.c.screen, &mut self.session) > 0
+            {
                 self.stats.flushes += 1;
             }
             self.heap_peak = self.heap_peak.max(memory::heap_used());
@@ -350,6 +360,9 @@ impl Attempt<'_, '_> {
                         self.c.progress.set(Step::Display, State::Active, "waiting for the first frame");
                         self.c.progress.draw(&mut self.c.screen);
                     }
+                    if channel == ChannelType::Inputs {
+                        self.inputs_linked();
+                    }
                 }
                 Event::SurfaceCreated { surface: 0, width, height } => {
                     let line = self.desktop.surface_created(&mut self.c.screen, width, height);
@@ -387,9 +400,9 @@ impl Attempt<'_, '_> {
                         self.c.con.log(format_args!("spice: {line}"));
                     }
                 }
-                // Mouse and keyboard LEDs come with the inputs channel,
-                // which this client does not open yet.
-                Event::MouseMode { .. } | Event::Reset => {}
+                Event::MouseMode { supported, current } => self.mouse_mode(supported, current),
+                Event::KeyModifiers(locks) => self.guest_locks(locks),
+                Event::Reset => {}
                 Event::Notify(text) => self.c.con.log(format_args!("spice: server says: {text}")),
                 Event::DrawError(why) => {
                     self.draw_errors += 1;

@@ -318,8 +318,10 @@ impl Desktop {
         n
     }
 
-    /// Draws the whole primary surface again (after a banner covered it).
+    /// Draws the whole primary surface again (after a banner or the menu
+    /// covered it); pending damage is part of it.
     pub fn repaint(&mut self, screen: &mut Option<Screen>, session: &mut Session) {
+        session.canvas_mut().take_damage(0);
         let Some(surface) = session.canvas().primary() else { return };
         let all = Area::new(0, 0, surface.width(), surface.height());
         if let Some(s) = screen.as_mut() {
