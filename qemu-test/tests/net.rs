@@ -157,13 +157,12 @@ fn no_dhcp_answer_is_bounded() {
 
 /// The link goes down mid-transfer and comes back: DHCP restarts, the
 /// connection recovers and both directions still check out.
-#[test]
-fn link_down_and_up_during_a_transfer() {
+fn link_down_and_up_during_a_transfer(model: &str) {
     // Big enough that the transfer is still running when the link goes.
     let bytes: u64 = 64 << 20;
     let server = PatternServer::start(bytes, 1 << 20, TRANSFER_TIMEOUT).unwrap();
     let cmdline = format!("test-exit nettest=10.0.2.2:{},rx={bytes},tx={}", server.port(), 1 << 20);
-    let mut qemu = boot("e1000", &cmdline);
+    let mut qemu = boot(model, &cmdline);
     qemu.wait_for_line("nettest: connected", LEASE).unwrap();
     qemu.set_link("net0", false).unwrap();
     qemu.wait_for_line("] net: link down", EXIT).unwrap();
@@ -182,6 +181,31 @@ fn link_down_and_up_during_a_transfer() {
     let rx = parse_nettest_line(&rx, "rx").unwrap_or_else(|| panic!("bad line {rx:?}"));
     assert_eq!((rx.bytes, rx.sum), (bytes, host.sent_sum), "what the client received");
     assert_eq!((host.received, host.received_is_pattern), (1 << 20, true), "what the client sent");
+}
+
+#[test]
+fn link_down_and_up_during_a_transfer_on_e1000() {
+    link_down_and_up_during_a_transfer("e1000");
+}
+
+#[test]
+fn link_down_and_up_during_a_transfer_on_e1000e() {
+    link_down_and_up_during_a_transfer("e1000e");
+}
+
+#[test]
+fn link_down_and_up_during_a_transfer_on_virtio_net_modern() {
+    link_down_and_up_during_a_transfer("virtio-net-pci");
+}
+
+#[test]
+fn link_down_and_up_during_a_transfer_on_virtio_net_legacy() {
+    link_down_and_up_during_a_transfer("virtio-net-pci,disable-modern=on");
+}
+
+#[test]
+fn link_down_and_up_during_a_transfer_on_rtl8139() {
+    link_down_and_up_during_a_transfer("rtl8139");
 }
 
 /// Two NICs: an e1000 at 00:04.0 whose cable is pulled before the guest
