@@ -12,6 +12,8 @@
 //!    draws over the picture again, copies `/img/<name>.raw` to `/dev/fb0`
 //!    (repeated to fill a larger one) and prints `IMAGE-DRAWN <name> uptime=…`;
 //!    with `clove.animate=<other>` it then alternates the two pictures forever;
+//!    with `clove.band_every=N` it writes the band and restores the rows,
+//!    every N seconds, forever;
 //! 4. with `clove.cursor=<tty>`: starts the guest helper's DRM cursor, which
 //!    takes commands on that serial port (see [`Scenario::Cursor`]);
 //! 5. with `clove.shell=1`: runs a shell whose input is tty1 (the VT the
@@ -99,6 +101,13 @@ pub enum Scenario {
     /// its inverse as fast as the guest can, forever: every pixel changes
     /// every frame (the sustained update-rate benchmark).
     Animate,
+    /// Draw the known picture, then every `every_secs` seconds, forever,
+    /// write the band over it and then put the known rows back: updates
+    /// that come after any client's first frame (GLZ only compresses those).
+    BandLoop {
+        /// Seconds between two updates.
+        every_secs: u32,
+    },
     /// A 1920x1080x32 framebuffer (`vga=0x392`) filled with the known
     /// picture's bytes, repeated (rows wrap), then `IMAGE-DRAWN`.
     FullHd,
@@ -170,6 +179,9 @@ impl Scenario {
                 ]
             }
             Scenario::FullHd => vec![format!("clove.draw={}", TestImage::Known.name()), "clove.fb=1920x1080".into()],
+            Scenario::BandLoop { every_secs } => {
+                vec![format!("clove.draw={}", TestImage::Known.name()), format!("clove.band_every={every_secs}")]
+            }
         }
     }
 
@@ -187,7 +199,11 @@ impl Scenario {
         match self {
             Scenario::Idle => READY,
             Scenario::Shell => SHELL_READY,
-            Scenario::Draw(_) | Scenario::DrawThenBand { .. } | Scenario::Animate | Scenario::FullHd => DRAWN,
+            Scenario::Draw(_)
+            | Scenario::DrawThenBand { .. }
+            | Scenario::BandLoop { .. }
+            | Scenario::Animate
+            | Scenario::FullHd => DRAWN,
             Scenario::Cursor { .. } => clove_guest_helper::marker::READY,
         }
     }
@@ -196,7 +212,7 @@ impl Scenario {
     /// [`UPDATED`]; for the others, once [`Scenario::done_marker`] is printed).
     pub fn expected_image(&self) -> Option<crate::image::Image> {
         match self {
-            Scenario::Idle | Scenario::Animate | Scenario::FullHd | Scenario::Shell => None,
+            Scenario::Idle | Scenario::Animate | Scenario::FullHd | Scenario::Shell | Scenario::BandLoop { .. } => None,
             Scenario::Draw(img) => Some(img.render()),
             Scenario::Cursor { .. } => Some(TestImage::Known.render()),
             Scenario::DrawThenBand { .. } => Some(crate::testimage::known_with_band()),
@@ -225,7 +241,7 @@ mount -t devtmpfs dev /dev
 uptime() { cut -d' ' -f1 /proc/uptime; }
 say() { echo "$*" > /dev/ttyS0; }
 fail() { say "GUEST-ERROR: $*"; sleep 1; poweroff -f; }
-draw=; modules=; band_after=; animate=; fbsize=1024x768; cursor=; shell=
+draw=; modules=; band_after=; band_every=; animate=; fbsize=1024x768; cursor=; shell=
 for a in $(cat /proc/cmdline); do
   case $a in
     clove.draw=*) draw=${a#*=};;
@@ -233,6 +249,7 @@ for a in $(cat /proc/cmdline); do
     clove.fb=*) fbsize=${a#*=};;
     clove.modules=*) modules=$(echo "${a#*=}" | tr , ' ');;
     clove.band_after=*) band_after=${a#*=};;
+    clove.band_every=*) band_every=${a#*=};;
     clove.cursor=*) cursor=${a#*=};;
     clove.shell=*) shell=${a#*=};;
   esac
@@ -271,6 +288,15 @@ if [ -n "$draw" ]; then
     while [ $i -lt $n ]; do cat "$img"; i=$((i + 1)); done 2>/dev/null | dd of=/dev/fb0 bs=65536 2>/dev/null
   fi
   say "IMAGE-DRAWN $draw uptime=$(uptime)"
+  if [ -n "$band_every" ]; then
+    # In the background: the guest's other duties go on.
+    (while :; do
+      sleep "$band_every"
+      dd if=/img/band.raw of=/dev/fb0 bs=4096 seek=560 conv=notrunc 2>/dev/null
+      sleep "$band_every"
+      dd if="$img" of=/dev/fb0 bs=4096 skip=560 seek=560 count=128 conv=notrunc 2>/dev/null
+    done) &
+  fi
   if [ -n "$animate" ]; then
     other=/img/$animate.raw
     [ -f "$other" ] || fail "no picture $other"

@@ -103,6 +103,8 @@ struct Attempt<'c, 'a> {
     draw_errors: u64,
     /// The first draw error, for a failure message.
     first_draw_error: Option<String>,
+    /// How many codecs the last `spice: images:` line named.
+    codecs_logged: usize,
     stats: Stats,
     /// The link as the attempt last saw it.
     link: bool,
@@ -145,6 +147,7 @@ pub fn run(c: &mut Client<'_>, addr: Ipv4Address) -> Outcome {
         bytes_in: 0,
         draw_errors: 0,
         first_draw_error: None,
+        codecs_logged: 0,
         stats: Stats { at_ms: start_ms, ..Default::default() },
         link: true,
         fwd: input::Forward::default(),
@@ -434,15 +437,13 @@ impl Attempt<'_, '_> {
         }
     }
 
-    /// Which codecs the server used so far: `spice: images: GlzRgb 12, Quic 3`.
+    /// Which codecs the server used so far: `spice: images: GlzRgb 12, Quic 3`,
+    /// at the first frame and whenever a codec shows up for the first time.
     fn log_images(&mut self) {
-        let mut line = String::new();
-        for (kind, n) in self.session.images_decoded() {
-            let sep = if line.is_empty() { "" } else { ", " };
-            let _ = write!(line, "{sep}{kind:?} {n}");
-        }
-        if !line.is_empty() {
-            self.c.con.log(format_args!("spice: images: {line}"));
+        let images = self.session.images_decoded();
+        self.codecs_logged = images.len();
+        if !images.is_empty() {
+            self.c.con.log(format_args!("spice: images: {}", ImageCounts(&images)));
         }
     }
 
@@ -451,6 +452,9 @@ impl Attempt<'_, '_> {
         let now = self.c.net.millis();
         if !self.first_frame || now - self.stats.at_ms < STATS_EVERY_MS {
             return;
+        }
+        if self.session.images_decoded().len() != self.codecs_logged {
+            self.log_images();
         }
         let ms = now - self.stats.at_ms;
         let flushes = self.stats.flushes;
@@ -487,10 +491,7 @@ impl Attempt<'_, '_> {
         for c in &self.conns {
             let _ = write!(line, " {} {}", c.channel.name(), c.bytes_in);
         }
-        line.push_str("; images decoded:");
-        for (kind, n) in self.session.images_decoded() {
-            let _ = write!(line, " {kind:?} {n}");
-        }
+        let _ = write!(line, "; images decoded: {}", ImageCounts(&self.session.images_decoded()));
         self.c.con.debug(format_args!("{line}"));
     }
 
@@ -506,5 +507,18 @@ impl Attempt<'_, '_> {
         for c in self.conns.drain(..) {
             self.c.net.remove(c.socket);
         }
+    }
+}
+
+/// Images decoded per codec: `GlzRgb 12, Quic 3`.
+struct ImageCounts<'a>(&'a [(spice_proto::consts::ImageType, u64)]);
+
+impl core::fmt::Display for ImageCounts<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for (i, (kind, n)) in self.0.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}{kind:?} {n}")?;
+        }
+        Ok(())
     }
 }
