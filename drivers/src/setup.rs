@@ -16,6 +16,9 @@ use alloc::vec::Vec;
 /// The longest server field: `spice://`, a 253-byte name, `:65535` and
 /// room for a `?password=` query.
 pub const MAX_SERVER: usize = 400;
+/// The panel's lines are padded to this many columns, so that it keeps
+/// its size while the usual values are typed.
+pub const PANEL_COLUMNS: usize = 64;
 
 /// The character a key types on a US layout, if any: printable ASCII only.
 /// Caps Lock shifts letters only, as on a PC.
@@ -207,16 +210,17 @@ impl SetupForm {
     }
 
     /// The panel's lines: both fields (the password masked), the error if
-    /// any, and the keys.
+    /// any, and the keys; padded to [`PANEL_COLUMNS`].
     pub fn lines(&self) -> Vec<String> {
         let mark = |f| if self.focus == f { ">" } else { " " };
-        alloc::vec![
+        let lines = alloc::vec![
             format!("{} Server:   {}", mark(Focus::Server), self.server.shown(self.focus == Focus::Server, false)),
             format!("{} Password: {}", mark(Focus::Password), self.password.shown(self.focus == Focus::Password, true)),
             String::new(),
             self.error.clone().unwrap_or_default(),
             String::from("Tab: next field   Enter: connect   Esc: cancel"),
-        ]
+        ];
+        lines.into_iter().map(|l| format!("{l:<PANEL_COLUMNS$}")).collect()
     }
 }
 
@@ -330,15 +334,16 @@ mod tests {
     fn tab_and_arrows_switch_fields_and_the_password_is_masked() {
         let mut f = SetupForm::new("spice://h", "se");
         assert_eq!(f.focus(), Focus::Server);
-        assert_eq!(f.lines()[0], "> Server:   spice://h|");
-        assert_eq!(f.lines()[1], "  Password: **");
+        assert_eq!(f.lines()[0].trim_end(), "> Server:   spice://h|");
+        assert_eq!(f.lines()[1].trim_end(), "  Password: **");
+        assert!(f.lines().iter().all(|l| l.len() == PANEL_COLUMNS), "padded");
         press(&mut f, keys::TAB);
         assert_eq!(f.focus(), Focus::Password);
         type_str(&mut f, "cret");
         press(&mut f, keys::LEFT);
         let lines = f.lines();
-        assert_eq!(lines[0], "  Server:   spice://h");
-        assert_eq!(lines[1], "> Password: *****|*");
+        assert_eq!(lines[0].trim_end(), "  Server:   spice://h");
+        assert_eq!(lines[1].trim_end(), "> Password: *****|*");
         assert!(lines.iter().all(|l| !l.contains("secret")));
         assert_eq!(f.password.text(), "secret");
         press(&mut f, keys::UP);
@@ -369,7 +374,7 @@ mod tests {
         let mut f = SetupForm::new("spice://", "");
         assert_eq!(press(&mut f, keys::ENTER), Action::Invalid);
         assert_eq!(f.error(), Some("Server: no host in the URL"));
-        assert_eq!(f.lines()[3], "Server: no host in the URL");
+        assert_eq!(f.lines()[3].trim_end(), "Server: no host in the URL");
         type_str(&mut f, "h:0");
         assert_eq!(f.error(), None, "an edit clears the error");
         assert_eq!(press(&mut f, keys::ENTER), Action::Invalid);
