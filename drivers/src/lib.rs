@@ -18,6 +18,7 @@ pub mod pci;
 pub mod port;
 pub mod ps2;
 pub mod screen;
+pub mod setup;
 pub mod timer;
 pub mod uart;
 pub mod vbe;

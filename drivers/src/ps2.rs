@@ -67,6 +67,21 @@ pub mod keys {
     pub const NUM_LOCK: Scancode = Scancode::plain(0x45);
     pub const SCROLL_LOCK: Scancode = Scancode::plain(0x46);
     pub const F12: Scancode = Scancode::plain(0x58);
+    /// Opens the local setup screen while connecting (see `crate::setup`).
+    pub const F2: Scancode = Scancode::plain(0x3c);
+    pub const BACKSPACE: Scancode = Scancode::plain(0x0e);
+    pub const TAB: Scancode = Scancode::plain(0x0f);
+    pub const ENTER: Scancode = Scancode::plain(0x1c);
+    pub const KEYPAD_ENTER: Scancode = Scancode::ext(0x1c);
+    pub const LEFT_SHIFT: Scancode = Scancode::plain(0x2a);
+    pub const RIGHT_SHIFT: Scancode = Scancode::plain(0x36);
+    pub const HOME: Scancode = Scancode::ext(0x47);
+    pub const UP: Scancode = Scancode::ext(0x48);
+    pub const LEFT: Scancode = Scancode::ext(0x4b);
+    pub const RIGHT: Scancode = Scancode::ext(0x4d);
+    pub const END: Scancode = Scancode::ext(0x4f);
+    pub const DOWN: Scancode = Scancode::ext(0x50);
+    pub const DELETE: Scancode = Scancode::ext(0x53);
 }
 
 /// One decoded keyboard event.
@@ -150,6 +165,11 @@ impl Set1Decoder {
     /// The keys held down, and forgets them (to release them elsewhere).
     pub fn take_down(&mut self) -> impl Iterator<Item = Scancode> {
         self.down.take()
+    }
+
+    /// Either Shift is down.
+    pub fn shift(&self) -> bool {
+        self.is_down(keys::LEFT_SHIFT) || self.is_down(keys::RIGHT_SHIFT)
     }
 
     /// Either Ctrl and either Alt are down.
@@ -329,6 +349,22 @@ mod tests {
         assert!(!d.ctrl_alt());
         // A make after take_down is a fresh press.
         assert_eq!(d.feed(0x1e), Some(key(0x1e, false, true, false)));
+    }
+
+    #[test]
+    fn shift_is_either_shift_key_held() {
+        let mut d = Set1Decoder::new();
+        assert!(!d.shift());
+        d.feed(0x36);
+        assert!(d.shift(), "right shift down");
+        d.feed(0xb6);
+        assert!(!d.shift(), "released");
+        // E0 2A is a fake shift around an extended key, not Shift.
+        d.feed(0xe0);
+        d.feed(0x2a);
+        assert!(!d.shift());
+        d.feed(0x2a);
+        assert!(d.shift(), "left shift down");
     }
 
     #[test]

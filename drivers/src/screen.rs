@@ -61,6 +61,13 @@ pub fn draw_notes<M: FbMemory>(fb: &mut Framebuffer<M>, first: usize, notes: &[&
     }
 }
 
+/// Draw `hint` (e.g. a hot key) right-aligned on the title line, in the
+/// note colour.
+pub fn draw_hint<M: FbMemory>(fb: &mut Framebuffer<M>, hint: &str) {
+    let x = fb.width() as i32 - MARGIN - text_width(hint, FontSize::Normal) as i32;
+    fb.draw_text(x.max(0), TITLE_Y, hint, NOTE_STYLE);
+}
+
 /// Draw a red banner across the bottom third with `title` and `message`,
 /// wrapped to the screen width. It is drawn over whatever is on screen.
 pub fn draw_error<M: FbMemory>(fb: &mut Framebuffer<M>, title: &str, message: &str) {
@@ -200,6 +207,20 @@ mod tests {
         // Text was drawn: some foreground pixels inside.
         let fg = (x..x + w as i32).flat_map(|px| (y..y + h as i32).map(move |py| (px, py)));
         assert!(fg.into_iter().any(|(px, py)| fb.read_pixel(px, py) == Some(FOREGROUND)));
+    }
+
+    #[test]
+    fn hint_is_right_aligned_on_the_title_line() {
+        let mut fb = screen(640, 480);
+        fb.clear(BACKGROUND);
+        draw_hint(&mut fb, "F2: setup");
+        let ink = |x0: i32, x1: i32| {
+            (TITLE_Y..TITLE_Y + line_height(FontSize::Normal) as i32)
+                .any(|y| (x0..x1).any(|x| fb.read_pixel(x, y) == Some(NOTE)))
+        };
+        let left = 640 - MARGIN - text_width("F2: setup", FontSize::Normal) as i32;
+        assert!(ink(left, 640 - MARGIN), "drawn in the note colour");
+        assert!(!ink(0, left) && !ink(640 - MARGIN, 640), "nowhere else");
     }
 
     #[test]

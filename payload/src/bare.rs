@@ -64,8 +64,8 @@ extern "C" fn rust_entry(kind: u32, eax: u32, ebx: u32, stack_arg: u32) -> ! {
     let sources =
         config::Sources { cmdline: boot.cmdline.as_str(), cbfs: boot.config.as_ref().map(|c| c.text.as_str()) };
     let opts = sources.merge(&mut con, None);
-    // The local setup screen (a hot key during boot) will edit this boot's
-    // server and password here: `opts.with_local_setup(server, password)`.
+    // The local setup screen (F2 while connecting) edits this boot's server
+    // and password later, in the client: see `spice::Client::setup`.
     fault::set_test_exit(opts.boot.test_exit);
     let notes: alloc::vec::Vec<alloc::string::String> = opts.errors.iter().map(|e| alloc::format!("{e}")).collect();
 
@@ -85,18 +85,20 @@ extern "C" fn rust_entry(kind: u32, eax: u32, ebx: u32, stack_arg: u32) -> ! {
         fault::register_framebuffer(s.fb.info());
         status::draw(s, &boot, &devices, "starting", &notes);
     }
+    // Opened this early so that F2 pressed from now on reaches the client.
+    let input = input::Input::open(&mut con, ports.clone());
 
     // With a server (or a file naming one) to connect to, the thin client
     // takes over from here.
     let testing = opts.boot.test_exit || opts.boot.test_fault.is_some() || opts.net.nettest.is_some();
     if !testing && (opts.server.server.is_some() || opts.boot.vv.is_some()) {
-        spice::run(&mut con, screen, &devices, &mut cfg, &sources, opts, None);
+        spice::run(&mut con, screen, input, &devices, &mut cfg, &sources, opts, None);
     }
 
     let mut net = net::start(&mut con, &devices, &mut cfg, &opts.net);
     // DHCP may name a file (a .vv or clove.cfg) that names the server.
     if let Some(n) = net.take_if(|n| !testing && config::network_url(&opts, n).is_some()) {
-        spice::run(&mut con, screen, &devices, &mut cfg, &sources, opts, Some(n));
+        spice::run(&mut con, screen, input, &devices, &mut cfg, &sources, opts, Some(n));
     }
     if let Some(s) = screen.as_mut() {
         let line = net.as_ref().map_or_else(|| "no supported NIC".into(), net::Net::status_line);

@@ -38,6 +38,8 @@ pub fn qcode(c: char) -> Option<(&'static str, bool)> {
         ',' => ("comma", false),
         '<' => ("comma", true),
         ';' => ("semicolon", false),
+        ':' => ("semicolon", true),
+        '?' => ("slash", true),
         '\'' => ("apostrophe", false),
         '"' => ("apostrophe", true),
         _ => (DIGITS[SHIFTED_DIGITS.find(c)?], true),
@@ -129,6 +131,7 @@ mod tests {
         assert_eq!(qcode('*'), Some(("8", true)));
         assert_eq!(qcode('\n'), Some(("ret", false)));
         assert_eq!(qcode('>'), Some(("dot", true)));
+        assert_eq!(qcode(':'), Some(("semicolon", true)));
         assert_eq!(qcode('~'), None);
     }
 }

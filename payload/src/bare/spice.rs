@@ -5,6 +5,10 @@
 //! The protocol is `spice-proto`'s sans-IO [`Session`]; [`attempt`] moves
 //! its bytes over smoltcp TCP sockets (one per channel), [`view`] draws the
 //! connecting screen and the remote desktop.
+//!
+//! Until the first frame (every wait included) F2 opens the local setup
+//! screen ([`Client::setup`]); what it applies wins over every other
+//! source for this boot, and the connection starts over with it.
 
 mod attempt;
 mod view;
@@ -12,16 +16,18 @@ mod view;
 use super::config::{fetch_network_file, Sources};
 use super::console::Console;
 use super::display::Screen;
-use super::input::Input;
+use super::input::{Event as InputEvent, Input, CAPS_LOCK};
 use super::net::{self, Net, DHCP_TIMEOUT};
 use alloc::format;
 use alloc::string::String;
 use attempt::Outcome;
 use drivers::config::Config;
-use drivers::net::server::{Backoff, Host, ServerOptions};
+use drivers::net::server::{Backoff, Host, Server, ServerOptions};
 use drivers::net::smoltcp::wire::Ipv4Address;
 use drivers::pci::{ConfigSpace, PciDevice};
 use drivers::port::X86Ports;
+use drivers::ps2::{keys, KeyEvent};
+use drivers::setup::{Action, SetupForm};
 pub use view::{Progress, Step};
 
 /// First and longest wait between attempts.
@@ -35,24 +41,31 @@ pub struct Client<'a> {
     pub con: &'a mut Console,
     pub screen: Option<Screen>,
     pub net: Net,
+    /// The server options in effect: `config`'s, with the setup screen's over them.
     pub opts: ServerOptions,
     pub progress: Progress,
     pub input: Input,
+    /// The merged configuration (command line, CBFS, network).
+    config: Config,
+    /// The setup screen's server and password, once applied.
+    setup: Option<(Server, String)>,
 }
 
 /// Runs the client forever: with `net` already up (it has a lease), or
 /// opening the NIC itself. Without a server after the network's file,
 /// it says so and waits.
+// Each is a separate thing the boot hands over; a struct would only bundle them for this call.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     con: &mut Console,
     mut screen: Option<Screen>,
+    input: Input,
     devices: &[PciDevice],
     pci: &mut ConfigSpace<X86Ports>,
     sources: &Sources,
     config: Config,
     net: Option<Net>,
 ) -> ! {
-    let input = Input::open(con, pci.ports().clone());
     let mut progress = Progress::new();
     progress.set_server(config.server.server.as_ref(), config.boot.title.as_deref());
     progress.set_notes(notes(&config));
@@ -69,21 +82,24 @@ pub fn run(
         super::cpu::halt_forever()
     };
     con.log(format_args!("ready"));
-    let mut c = Client { con, screen, net, opts: config.server.clone(), progress, input };
+    let mut c = Client { con, screen, net, opts: config.server.clone(), progress, input, config, setup: None };
     if up {
         let name = c.net.name.clone();
         c.progress.set(Step::Nic, view::State::Done, &format!("{name}, link up"));
         c.address_done("DHCP");
     } else {
-        c.bring_up_network(&config);
+        let net_opts = c.config.net.clone();
+        c.bring_up_network(&net_opts);
     }
-    let config = c.network_config(sources, config);
-    if config.server.server.is_none() {
-        let why = "no server: give server= (command line or clove.cfg) or a .vv file (vv= or DHCP)";
+    c.network_config(sources);
+    if c.opts.server.is_none() {
+        let why = "no server: give server= (command line or clove.cfg), a .vv file (vv= or DHCP), or press F2";
         c.progress.fail(Step::Config, why, None);
         c.show();
         c.con.error(format_args!("spice: error: {why}"));
-        c.net.run(c.con)
+        while !c.keys_in_wait() {
+            c.net.poll(c.con);
+        }
     }
     c.connect_forever()
 }
@@ -100,27 +116,101 @@ impl Client<'_> {
 
     /// The network's file (`vv=` or DHCP's boot file), merged under the
     /// other sources; a failure is shown and the other sources apply.
-    fn network_config(&mut self, sources: &Sources, config: Config) -> Config {
+    fn network_config(&mut self, sources: &Sources) {
         self.progress.set(Step::Config, view::State::Active, "looking for a file from the network");
         self.show();
-        let Some(file) = fetch_network_file(self.con, &config, &mut self.net) else {
+        let Some(file) = fetch_network_file(self.con, &self.config, &mut self.net) else {
             self.progress.set(Step::Config, view::State::Skipped, "none offered (vv= or a DHCP boot file)");
-            return config;
+            return;
         };
-        let merged = sources.merge(self.con, Some(&file));
+        self.config = sources.merge(self.con, Some(&file));
         let state = if file.text.is_ok() { view::State::Done } else { view::State::Failed };
         self.progress.set(Step::Config, state, &file.name);
-        self.progress.set_server(merged.server.server.as_ref(), merged.boot.title.as_deref());
-        self.progress.set_notes(notes(&merged));
-        self.opts = merged.server.clone();
+        self.progress.set_notes(notes(&self.config));
+        self.use_config();
         self.show();
-        merged
+    }
+
+    /// Takes the options from `config`, with the setup screen's values
+    /// over them (they win for this boot).
+    fn use_config(&mut self) {
+        let mut c = self.config.clone();
+        if let Some((server, password)) = self.setup.clone() {
+            c = c.with_local_setup(Some(server), Some(password));
+        }
+        self.progress.set_server(c.server.server.as_ref(), c.boot.title.as_deref());
+        self.opts = c.server;
+    }
+
+    /// Reads the keyboard in a wait before the first frame: F2 opens the
+    /// setup screen. True when that applied new values.
+    fn keys_in_wait(&mut self) -> bool {
+        let mut events = alloc::vec::Vec::new();
+        self.input.poll(self.con, &mut events);
+        let f2 =
+            |e: &InputEvent| matches!(e, InputEvent::Key(KeyEvent::Key { key: keys::F2, down: true, repeat: false }));
+        events.iter().any(f2) && self.setup()
+    }
+
+    /// The setup screen, a panel over the connecting screen, until Enter
+    /// with valid values (true: they apply from now on) or Esc. The network
+    /// is polled meanwhile; the connecting screen is redrawn at the end.
+    pub fn setup(&mut self) -> bool {
+        let server = self.opts.server.as_ref().map_or_else(String::new, |s| format!("{s}"));
+        let mut form = SetupForm::new(&server, &self.opts.password);
+        self.con.log(format_args!("setup: open"));
+        let mut widest = 0;
+        self.draw_setup(&form, &mut widest);
+        let mut events = alloc::vec::Vec::new();
+        let applied = 'open: loop {
+            self.net.poll(self.con);
+            self.input.poll(self.con, &mut events);
+            for e in events.drain(..) {
+                let InputEvent::Key(KeyEvent::Key { key, down: true, .. }) = e else { continue };
+                let caps = self.input.locks() & CAPS_LOCK != 0;
+                match form.key(key, self.input.keys.shift(), caps) {
+                    Action::None => {}
+                    Action::Changed => self.draw_setup(&form, &mut widest),
+                    Action::Invalid => {
+                        self.draw_setup(&form, &mut widest);
+                        self.con.log(format_args!("setup: not applied: {}", form.error().unwrap_or("")));
+                    }
+                    Action::Apply { server, password } => break 'open Some((server, password)),
+                    Action::Cancel => break 'open None,
+                }
+            }
+        };
+        self.progress.invalidate();
+        self.show();
+        let Some((server, password)) = applied else {
+            self.con.log(format_args!("setup: cancelled"));
+            return false;
+        };
+        let shown = if password.is_empty() { "" } else { "***" };
+        self.con.log(format_args!("setup: server={server} password={shown} (from setup screen)"));
+        self.setup = Some((server, password));
+        self.use_config();
+        true
+    }
+
+    /// The setup panel; when it got narrower the connecting screen is
+    /// repainted first, so no edge of the wider one stays.
+    fn draw_setup(&mut self, form: &SetupForm, widest: &mut usize) {
+        let lines = form.lines();
+        let w = lines.iter().map(String::len).max().unwrap_or(0);
+        if w < *widest {
+            self.progress.invalidate();
+            self.show();
+        }
+        *widest = w;
+        let Some(s) = self.screen.as_mut() else { return };
+        let refs: alloc::vec::Vec<&str> = lines.iter().map(String::as_str).collect();
+        drivers::screen::draw_panel(&mut s.fb, "Clove setup", &refs);
     }
 
     /// Link and address; returns once both are there. A missing link or
     /// DHCP answer is shown and waited out (the DHCP client keeps asking).
-    fn bring_up_network(&mut self, config: &Config) {
-        let net_opts = &config.net;
+    fn bring_up_network(&mut self, net_opts: &drivers::net::config::NetOptions) {
         self.wait_for_link();
         if self.net.configure_static(self.con, net_opts) {
             self.address_done("static");
@@ -145,6 +235,7 @@ impl Client<'_> {
                 shown_no_link = true;
             }
             self.net.poll(self.con);
+            self.keys_in_wait();
         }
         let mut line = format!("{name}, link up");
         if let Some(note) = &self.net.choice_note {
@@ -159,6 +250,7 @@ impl Client<'_> {
         let mut failed = false;
         while self.net.lease.is_none() {
             self.net.poll(self.con);
+            self.keys_in_wait();
             if !failed && self.net.millis() - start > DHCP_TIMEOUT.total_millis() {
                 failed = true;
                 let why = format!("no DHCP answer in {} s; still asking", DHCP_TIMEOUT.secs());
@@ -212,7 +304,10 @@ impl Client<'_> {
                         step.name(),
                         delay.div_ceil(1000)
                     ));
-                    self.wait_and_count_down(delay);
+                    if self.wait_and_count_down(delay) {
+                        backoff.reset();
+                        attempt_no = 0;
+                    }
                 }
                 Outcome::Lost(why) => {
                     backoff.reset();
@@ -222,12 +317,17 @@ impl Client<'_> {
                     self.con.log(format_args!("spice: connection lost: {why}; reconnecting"));
                     self.wait_and_count_down(RECONNECT_DELAY_MS);
                 }
+                Outcome::Setup => {
+                    backoff.reset();
+                    attempt_no = 0;
+                }
             }
         }
     }
 
-    /// Polls the network for `ms`, showing the seconds left.
-    fn wait_and_count_down(&mut self, ms: u64) {
+    /// Polls the network for `ms`, showing the seconds left; cut short
+    /// (true) when the setup screen applied new values.
+    fn wait_and_count_down(&mut self, ms: u64) -> bool {
         let end = self.net.millis() + ms;
         let mut shown = u64::MAX;
         loop {
@@ -242,11 +342,15 @@ impl Client<'_> {
                 self.show();
             }
             self.net.poll(self.con);
-            // Nothing to send keys to: read them anyway, so none go stale
-            // and the lock keys still work.
-            self.input.poll(self.con, &mut alloc::vec::Vec::new());
+            // Nothing else to send keys to: read them anyway, so none go
+            // stale and the lock keys still work.
+            if self.keys_in_wait() {
+                self.progress.retry_in(0);
+                return true;
+            }
         }
         self.progress.retry_in(0);
+        false
     }
 
     /// The server's address: given, or from DNS.

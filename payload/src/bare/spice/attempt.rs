@@ -52,6 +52,8 @@ pub enum Outcome {
     Failed(Step, String),
     /// After the first frame: the server went away; reconnect.
     Lost(String),
+    /// The setup screen gave a new server or password: start over at once.
+    Setup,
 }
 
 struct Conn {

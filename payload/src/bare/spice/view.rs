@@ -230,6 +230,7 @@ impl Progress {
         let lines = self.lines();
         let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
         screen::draw_status(&mut s.fb, &self.title(), &refs);
+        screen::draw_hint(&mut s.fb, "F2: setup");
         let notes: Vec<&str> = self.notes.iter().map(String::as_str).collect();
         screen::draw_notes(&mut s.fb, lines.len() + 1, &notes);
         if let Some((title, msg)) = self.banner() {

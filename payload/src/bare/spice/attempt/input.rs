@@ -125,6 +125,20 @@ impl Attempt<'_, '_> {
             }
             return Ok(());
         }
+        // Until the first frame F2 is the setup screen's (as in the waits
+        // before); after it, the guest's.
+        if key == keys::F2 && down && !self.first_frame {
+            if repeat {
+                return Ok(());
+            }
+            if self.c.setup() {
+                return Err(Outcome::Setup);
+            }
+            if self.desktop.active() {
+                self.desktop.repaint(&mut self.c.screen, &mut self.session);
+            }
+            return Ok(());
+        }
         if key == keys::F12 && down && self.c.input.keys.ctrl_alt() {
             if !repeat {
                 self.open_menu();
