@@ -428,13 +428,12 @@ impl<M: Mmio, D: Dma> Nic for E1000<M, D> {
 
     fn transmit(&mut self, frame: &[u8]) -> Result<(), NicError> {
         let len = frame.len();
-        if let Err(e) = check_transmit(len, || self.can_transmit()) {
-            self.stats.tx_dropped += 1;
-            return Err(e);
-        }
-        let Some(slot) = self.tx.produce() else {
-            self.stats.tx_dropped += 1;
-            return Err(NicError::TxRingFull);
+        let slot = match check_transmit(len, || if self.can_transmit() { self.tx.produce() } else { None }) {
+            Ok(slot) => slot,
+            Err(e) => {
+                self.stats.tx_dropped += 1;
+                return Err(e);
+            }
         };
         let buf = Self::tx_buf(slot);
         self.dma.write(buf, frame);

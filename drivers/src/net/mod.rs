@@ -109,19 +109,17 @@ impl fmt::Display for NicError {
     }
 }
 
-/// The checks every driver's [`Nic::transmit`] makes before it queues a
-/// frame of `len` bytes: its length, then room in the ring (`has_room`,
-/// asked only for a frame of a good length). The caller counts an error as
-/// a drop.
-pub fn check_transmit(len: usize, has_room: impl FnOnce() -> bool) -> Result<(), NicError> {
+/// What every driver's [`Nic::transmit`] does before it fills a buffer:
+/// check the frame's `len`, then take a transmit slot with `reserve`
+/// (asked only for a frame of a good length; `None` when the ring stays
+/// full). The caller counts an error as a drop.
+pub fn check_transmit<T>(len: usize, reserve: impl FnOnce() -> Option<T>) -> Result<T, NicError> {
     if len > MAX_FRAME {
         Err(NicError::FrameTooLong { len })
     } else if len < MIN_FRAME {
         Err(NicError::FrameTooShort { len })
-    } else if !has_room() {
-        Err(NicError::TxRingFull)
     } else {
-        Ok(())
+        reserve().ok_or(NicError::TxRingFull)
     }
 }
 

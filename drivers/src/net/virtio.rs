@@ -444,11 +444,12 @@ impl<T: Transport, D: Dma> Nic for VirtioNet<T, D> {
 
     fn transmit(&mut self, frame: &[u8]) -> Result<(), NicError> {
         let len = frame.len();
-        let checked = check_transmit(len, || self.can_transmit());
-        let posted = if checked.is_ok() { self.tx.q.post() } else { None };
-        let Some((slot, id)) = posted else {
-            self.stats.tx_dropped += 1;
-            return Err(checked.err().unwrap_or(NicError::TxRingFull));
+        let (slot, id) = match check_transmit(len, || if self.can_transmit() { self.tx.q.post() } else { None }) {
+            Ok(posted) => posted,
+            Err(e) => {
+                self.stats.tx_dropped += 1;
+                return Err(e);
+            }
         };
         let buf = self.tx.buf(id);
         // An all-zero header: no checksum or segmentation offload.
