@@ -36,6 +36,8 @@ use miniz_oxide::inflate::TINFLStatus;
 use super::lz::{self, be32, Bgr, Format, Input, Rgb555, Unit};
 use super::{DecodeError, Limits, Pixels};
 
+mod zlib;
+
 /// Bytes in the GLZ header.
 pub const HEADER_LEN: usize = 33;
 
@@ -400,8 +402,8 @@ impl Dictionary {
         if size < HEADER_LEN {
             return Err(DecodeError::Truncated { what: "GLZ header", need: HEADER_LEN, have: size });
         }
-        if data.len() <= tiny::MAX_INPUT && size <= TINY_MAX_OUTPUT {
-            return tiny_inflate(buf, size, data, limits);
+        if data.len() <= zlib::MAX_INPUT && size <= TINY_MAX_OUTPUT {
+            return small_inflate(buf, size, data, limits);
         }
         let flags = TINFL_FLAG_PARSE_ZLIB_HEADER | TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
         let inflater = self.inflater.get_or_insert_with(Box::default);
@@ -465,15 +467,15 @@ impl Dictionary {
 }
 
 /// ZLIB_GLZ streams announcing at most this many bytes (and no longer than
-/// [`tiny::MAX_INPUT`]) go to [`tiny::inflate`].
+/// [`zlib::MAX_INPUT`]) go to [`zlib::inflate`].
 const TINY_MAX_OUTPUT: usize = 64 * 1024;
 
 /// [`Dictionary::inflate`] for a small stream: inflates all of it (at most
 /// `size` bytes), then checks the header and size as the general path does.
-fn tiny_inflate(buf: &mut Vec<u8>, size: usize, data: &[u8], limits: &Limits) -> Result<(), DecodeError> {
+fn small_inflate(buf: &mut Vec<u8>, size: usize, data: &[u8], limits: &Limits) -> Result<(), DecodeError> {
     buf.clear();
     buf.try_reserve(size).map_err(|_| DecodeError::Corrupt("no memory for ZLIB_GLZ data"))?;
-    let stop = tiny::inflate(data, buf, size).err();
+    let stop = zlib::inflate(data, buf, size).err();
     if buf.len() >= HEADER_LEN {
         let h = header(buf)?;
         let count = limits.check(h.width, h.height)?;
@@ -484,8 +486,8 @@ fn tiny_inflate(buf: &mut Vec<u8>, size: usize, data: &[u8], limits: &Limits) ->
     match stop {
         None if buf.len() == size => Ok(()),
         None => Err(DecodeError::Truncated { what: "ZLIB_GLZ data", need: size, have: buf.len() }),
-        Some(tiny::Stop::Overflow) => Err(DecodeError::Corrupt("zlib data inflates past glz_data_size")),
-        Some(tiny::Stop::Error(e)) => Err(e),
+        Some(zlib::Stop::Overflow) => Err(DecodeError::Corrupt("zlib data inflates past glz_data_size")),
+        Some(zlib::Stop::Error(e)) => Err(e),
     }
 }
 
@@ -499,356 +501,5 @@ fn check_inflate(status: TINFLStatus, n: usize, want: usize) -> Result<(), Decod
         }
         TINFLStatus::Adler32Mismatch => Err(DecodeError::Corrupt("zlib checksum mismatch")),
         _ => Err(DecodeError::Corrupt("bad zlib data")),
-    }
-}
-
-/// A small inflater for the tiny zlib streams ZLIB_GLZ usually carries (a
-/// few hundred bytes, one dynamic block): its Huffman tables are canonical
-/// `count`/`symbol` arrays, cheap to build, where miniz_oxide spends most of
-/// such a stream filling its 1024-entry lookup tables. Larger streams still
-/// go to miniz_oxide.
-mod tiny {
-    use alloc::vec::Vec;
-
-    use super::DecodeError;
-
-    /// Streams at most this long (compressed) are inflated here.
-    pub const MAX_INPUT: usize = 4096;
-
-    #[cold]
-    fn corrupt(why: &'static str) -> DecodeError {
-        DecodeError::Corrupt(why)
-    }
-
-    #[cold]
-    fn truncated(need: usize, have: usize) -> DecodeError {
-        DecodeError::Truncated { what: "zlib stream", need, have }
-    }
-
-    struct Bits<'a> {
-        data: &'a [u8],
-        pos: usize,
-        buf: u64,
-        cnt: u32,
-    }
-
-    impl Bits<'_> {
-        #[inline(always)]
-        fn refill(&mut self) {
-            while self.cnt <= 56 {
-                let Some(&b) = self.data.get(self.pos) else { return };
-                self.buf |= u64::from(b) << self.cnt;
-                self.pos += 1;
-                self.cnt += 8;
-            }
-        }
-
-        /// `n` (at most 16) bits, least significant first.
-        #[inline(always)]
-        fn bits(&mut self, n: u32) -> Result<u32, DecodeError> {
-            if self.cnt < n {
-                self.refill();
-                if self.cnt < n {
-                    return Err(truncated(self.pos + 1, self.data.len()));
-                }
-            }
-            let v = (self.buf & ((1u64 << n) - 1)) as u32;
-            self.buf >>= n;
-            self.cnt -= n;
-            Ok(v)
-        }
-
-        /// Drops the bits up to the next byte boundary.
-        fn align(&mut self) {
-            let n = self.cnt % 8;
-            self.buf >>= n;
-            self.cnt -= n;
-        }
-    }
-
-    /// A canonical Huffman code: codes per length and symbols in code order.
-    struct Huffman<const N: usize> {
-        count: [u16; 16],
-        symbol: [u16; N],
-    }
-
-    impl<const N: usize> Huffman<N> {
-        /// Builds the code for `lengths`; returns it and how many codes are
-        /// left unused (0: complete). Over-subscribed lengths are an error.
-        fn new(lengths: &[u8]) -> Result<(Self, i32), DecodeError> {
-            let mut h = Self { count: [0; 16], symbol: [0; N] };
-            for &l in lengths {
-                h.count[usize::from(l)] += 1;
-            }
-            let mut left = 1i32;
-            for len in 1..16 {
-                left = (left << 1) - i32::from(h.count[len]);
-                if left < 0 {
-                    return Err(corrupt("over-subscribed Huffman code"));
-                }
-            }
-            let mut offs = [0u16; 16];
-            for len in 1..15 {
-                offs[len + 1] = offs[len] + h.count[len];
-            }
-            for (sym, &l) in lengths.iter().enumerate() {
-                if l != 0 {
-                    let o = &mut offs[usize::from(l)];
-                    h.symbol[usize::from(*o)] = sym as u16;
-                    *o += 1;
-                }
-            }
-            Ok((h, left))
-        }
-
-        #[inline(always)]
-        fn decode(&self, bits: &mut Bits<'_>) -> Result<usize, DecodeError> {
-            if bits.cnt < 15 {
-                bits.refill();
-            }
-            let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
-            for len in 1..16 {
-                if bits.cnt == 0 {
-                    return Err(truncated(bits.pos + 1, bits.data.len()));
-                }
-                code |= (bits.buf & 1) as i32;
-                bits.buf >>= 1;
-                bits.cnt -= 1;
-                let count = i32::from(self.count[len]);
-                if code - count < first {
-                    let at = (index + (code - first)) as usize;
-                    return self.symbol.get(at).map(|&s| usize::from(s)).ok_or_else(|| corrupt("bad Huffman code"));
-                }
-                index += count;
-                first = (first + count) << 1;
-                code <<= 1;
-            }
-            Err(corrupt("bad Huffman code"))
-        }
-    }
-
-    const LEN_BASE: [u16; 29] = [
-        3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227,
-        258,
-    ];
-    const LEN_EXTRA: [u8; 29] = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-    const DIST_BASE: [u16; 30] = [
-        1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097,
-        6145, 8193, 12289, 16385, 24577,
-    ];
-    const DIST_EXTRA: [u8; 30] =
-        [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
-
-    /// Why inflating stopped early.
-    pub enum Stop {
-        /// The stream is bad or cut short.
-        Error(DecodeError),
-        /// It would inflate past `cap` bytes.
-        Overflow,
-    }
-
-    impl From<DecodeError> for Stop {
-        fn from(e: DecodeError) -> Self {
-            Stop::Error(e)
-        }
-    }
-
-    /// Inflates the zlib stream `data` onto `out` (empty), producing at most
-    /// `cap` bytes, and checks its Adler-32.
-    pub fn inflate(data: &[u8], out: &mut Vec<u8>, cap: usize) -> Result<(), Stop> {
-        let [cmf, flg, ..] = *data else { return Err(truncated(2, data.len()).into()) };
-        if cmf & 0x0f != 8 || cmf >> 4 > 7 || (u16::from(cmf) << 8 | u16::from(flg)) % 31 != 0 || flg & 0x20 != 0 {
-            return Err(corrupt("bad zlib header").into());
-        }
-        let mut bits = Bits { data, pos: 2, buf: 0, cnt: 0 };
-        loop {
-            let last = bits.bits(1)?;
-            match bits.bits(2)? {
-                0 => stored(&mut bits, out, cap)?,
-                1 => {
-                    let mut lengths = [0u8; 288 + 30];
-                    lengths[..144].fill(8);
-                    lengths[144..256].fill(9);
-                    lengths[256..280].fill(7);
-                    lengths[280..288].fill(8);
-                    lengths[288..].fill(5);
-                    let (lit, _) = Huffman::<288>::new(&lengths[..288])?;
-                    let (dist, _) = Huffman::<30>::new(&lengths[288..])?;
-                    codes(&mut bits, out, cap, &lit, &dist)?;
-                }
-                2 => dynamic(&mut bits, out, cap)?,
-                _ => return Err(corrupt("bad deflate block type").into()),
-            }
-            if last == 1 {
-                break;
-            }
-        }
-        bits.align();
-        let mut adler = 0u32;
-        for _ in 0..4 {
-            adler = adler << 8 | bits.bits(8)?;
-        }
-        if adler != adler32(out) {
-            return Err(corrupt("zlib checksum mismatch").into());
-        }
-        Ok(())
-    }
-
-    fn adler32(data: &[u8]) -> u32 {
-        let (mut a, mut b) = (1u32, 0u32);
-        for chunk in data.chunks(5552) {
-            for &x in chunk {
-                a += u32::from(x);
-                b += a;
-            }
-            a %= 65521;
-            b %= 65521;
-        }
-        b << 16 | a
-    }
-
-    fn stored(bits: &mut Bits<'_>, out: &mut Vec<u8>, cap: usize) -> Result<(), Stop> {
-        bits.align();
-        let len = bits.bits(16)?;
-        if bits.bits(16)? != !len & 0xffff {
-            return Err(corrupt("stored block length check fails").into());
-        }
-        if len as usize > cap - out.len() {
-            return Err(Stop::Overflow);
-        }
-        for _ in 0..len {
-            out.push(bits.bits(8)? as u8);
-        }
-        Ok(())
-    }
-
-    fn dynamic(bits: &mut Bits<'_>, out: &mut Vec<u8>, cap: usize) -> Result<(), Stop> {
-        const ORDER: [usize; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
-        let nlen = bits.bits(5)? as usize + 257;
-        let ndist = bits.bits(5)? as usize + 1;
-        let ncode = bits.bits(4)? as usize + 4;
-        if nlen > 286 || ndist > 30 {
-            return Err(corrupt("bad deflate code counts").into());
-        }
-        let mut cl = [0u8; 19];
-        for &i in &ORDER[..ncode] {
-            cl[i] = bits.bits(3)? as u8;
-        }
-        let (lencode, left) = Huffman::<19>::new(&cl)?;
-        if left != 0 {
-            return Err(corrupt("incomplete code-length code").into());
-        }
-        let mut lengths = [0u8; 286 + 30];
-        let mut i = 0;
-        while i < nlen + ndist {
-            let sym = lencode.decode(bits)?;
-            if sym < 16 {
-                lengths[i] = sym as u8;
-                i += 1;
-                continue;
-            }
-            let (v, n) = match sym {
-                16 if i == 0 => return Err(corrupt("repeat with no previous length").into()),
-                16 => (lengths[i - 1], 3 + bits.bits(2)? as usize),
-                17 => (0, 3 + bits.bits(3)? as usize),
-                _ => (0, 11 + bits.bits(7)? as usize),
-            };
-            if n > nlen + ndist - i {
-                return Err(corrupt("code lengths run past their count").into());
-            }
-            lengths[i..i + n].fill(v);
-            i += n;
-        }
-        if lengths[256] == 0 {
-            return Err(corrupt("no end-of-block code").into());
-        }
-        let (lit, left) = Huffman::<288>::new(&lengths[..nlen])?;
-        let single = |h: &[u16; 16]| usize::from(h[0]) + usize::from(h[1]);
-        if left != 0 && nlen != single(&lit.count) {
-            return Err(corrupt("incomplete literal/length code").into());
-        }
-        let (dist, left) = Huffman::<30>::new(&lengths[nlen..nlen + ndist])?;
-        if left != 0 && ndist != single(&dist.count) {
-            return Err(corrupt("incomplete distance code").into());
-        }
-        codes(bits, out, cap, &lit, &dist)
-    }
-
-    fn codes(
-        bits: &mut Bits<'_>,
-        out: &mut Vec<u8>,
-        cap: usize,
-        lit: &Huffman<288>,
-        dist: &Huffman<30>,
-    ) -> Result<(), Stop> {
-        loop {
-            let sym = lit.decode(bits)?;
-            if sym < 256 {
-                if out.len() == cap {
-                    return Err(Stop::Overflow);
-                }
-                out.push(sym as u8);
-                continue;
-            }
-            if sym == 256 {
-                return Ok(());
-            }
-            let s = sym - 257;
-            let (Some(&base), Some(&extra)) = (LEN_BASE.get(s), LEN_EXTRA.get(s)) else {
-                return Err(corrupt("bad deflate length code").into());
-            };
-            let len = usize::from(base) + bits.bits(u32::from(extra))? as usize;
-            let s = dist.decode(bits)?;
-            let (Some(&base), Some(&extra)) = (DIST_BASE.get(s), DIST_EXTRA.get(s)) else {
-                return Err(corrupt("bad deflate distance code").into());
-            };
-            let d = usize::from(base) + bits.bits(u32::from(extra))? as usize;
-            if d > out.len() {
-                return Err(corrupt("deflate distance reaches before the output").into());
-            }
-            if len > cap - out.len() {
-                return Err(Stop::Overflow);
-            }
-            super::lz::extend_match(out, d, len);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use alloc::vec::Vec;
-
-    use miniz_oxide::deflate::compress_to_vec_zlib;
-    use miniz_oxide::inflate::decompress_to_vec_zlib;
-
-    /// The small inflater agrees with miniz_oxide on valid streams of every
-    /// block type, and on mutated ones never panics and never returns
-    /// anything but miniz_oxide's output.
-    #[test]
-    fn tiny_inflate_matches_miniz() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for i in 0..3000 {
-            let len = (next() % 3000) as usize;
-            let alphabet = 1 + next() % 256;
-            let data: Vec<u8> = (0..len).map(|j| ((next() % alphabet) as u8).wrapping_add((j / 97) as u8)).collect();
-            let mut z = compress_to_vec_zlib(&data, (i % 11) as u8);
-            let mut out = Vec::new();
-            assert!(super::tiny::inflate(&z, &mut out, len).is_ok());
-            assert_eq!(out, data);
-            for _ in 0..1 + next() % 4 {
-                let at = (next() as usize) % z.len();
-                z[at] ^= 1 << (next() % 8);
-            }
-            out.clear();
-            if super::tiny::inflate(&z, &mut out, 1 << 20).is_ok() {
-                assert_eq!(Ok(out), decompress_to_vec_zlib(&z).map_err(|_| ()));
-            }
-        }
     }
 }

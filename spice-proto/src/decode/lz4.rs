@@ -45,39 +45,48 @@ pub fn decode(data: &[u8], width: u32, height: u32, limits: &Limits) -> Result<P
     let too_large = DecodeError::TooLarge { width, height };
     let stride = width.checked_mul(bpp).ok_or(too_large)?;
     let total = usize::try_from(u64::from(stride) * u64::from(height)).map_err(|_| too_large)?;
-
-    let mut raw = Vec::new();
-    raw.try_reserve_exact(total + SLACK).map_err(|_| too_large)?;
-    raw.resize(total + SLACK, 0);
-    let produced = inflate(blocks, &mut raw, total)?;
-    if produced != total {
-        return Err(DecodeError::Truncated { what: "LZ4 decoded pixels", need: total, have: produced });
-    }
-    let raw = &raw[..total];
-
     let top_down = top_down != 0;
     if bpp != 4 {
+        let mut raw = Vec::new();
+        raw.try_reserve_exact(total + SLACK).map_err(|_| too_large)?;
+        raw.resize(total + SLACK, 0);
+        inflate_exactly(blocks, &mut raw, total)?;
+        let raw = &raw[..total];
         return bitmap::decode(&Bitmap { format, top_down, width, height, stride, data: raw }, None, limits);
     }
-    // 32-bit is the common case: one pass from bytes to words.
+    // 32-bit is the common case: the blocks decode straight into the
+    // output words (x86 is little-endian, as the wire format is), which
+    // are then masked and, for bottom-up images, put in top-down order.
+    let count = total / 4;
+    let mut data: Vec<u32> = bytemuck::allocation::try_zeroed_vec(count + SLACK / 4).map_err(|()| too_large)?;
+    inflate_exactly(blocks, bytemuck::cast_slice_mut(&mut data), total)?;
+    data.truncate(count);
     let has_alpha = format == BitmapFormat::Rgba;
     let mask = if has_alpha { u32::MAX } else { 0x00ff_ffff };
-    let mut data = Vec::new();
-    data.try_reserve_exact(total / 4).map_err(|_| too_large)?;
-    if top_down {
-        data.extend(words(raw, mask));
-    } else {
-        for row in raw.rchunks_exact(stride as usize) {
-            data.extend(words(row, mask));
+    for p in &mut data {
+        *p = u32::from_le(*p) & mask;
+    }
+    if !top_down {
+        let row = width as usize;
+        let (mut front, mut back) = (0, count);
+        while back - front >= 2 * row {
+            let (head, tail) = data[front..back].split_at_mut(row);
+            let last = tail.len() - row;
+            head.swap_with_slice(&mut tail[last..]);
+            front += row;
+            back -= row;
         }
     }
     Ok(Pixels { width, height, has_alpha, data })
 }
 
-/// Little-endian 32-bit pixels as words, with `mask` applied.
-#[inline(always)]
-fn words(bytes: &[u8], mask: u32) -> impl Iterator<Item = u32> + '_ {
-    bytes.as_chunks::<4>().0.iter().map(move |p| u32::from_le_bytes(*p) & mask)
+/// [`inflate`] that must produce exactly `total` bytes.
+fn inflate_exactly(blocks: &[u8], out: &mut [u8], total: usize) -> Result<(), DecodeError> {
+    let produced = inflate(blocks, out, total)?;
+    if produced != total {
+        return Err(DecodeError::Truncated { what: "LZ4 decoded pixels", need: total, have: produced });
+    }
+    Ok(())
 }
 
 /// Decompresses the chunked block stream into `out[..total]` (`out` has
