@@ -4,7 +4,7 @@
 //!
 //! usage: decode-bench [VECTORS [C_HARNESS]]. C_HARNESS is the program the
 //! xtask builds from build/cbench/decoders.c; without it, ours only.
-//! Per row, 3 rounds of (ours: 5 runs of 20 passes; C: the same, in a child
+//! Per row, 5 rounds of (ours: 3 runs of 20 passes; C: the same, in a child
 //! process), medians of the 15 runs each. The C side also prints a checksum
 //! of the pixels it decoded, which must equal ours for the lossless codecs.
 #![forbid(unsafe_code)]
@@ -22,8 +22,8 @@ use std::time::Instant;
 
 use spice_proto::decode::Pixels;
 
-const ROUNDS: usize = 3;
-const RUNS: usize = 5;
+const ROUNDS: usize = 5;
+const RUNS: usize = 3;
 const PASSES: usize = 20;
 
 /// One image of a capture, from its `index.tsv`.
