@@ -1,15 +1,18 @@
 //! `cargo xtask bench boot`: how fast the payload boots under TCG;
 //! `cargo xtask bench net`: DHCP lease time and TCP throughput ([`net`]);
-//! `cargo xtask bench decode`: decoder MB/s on the real vectors;
+//! `cargo xtask bench decode`: decoder MB/s on the real vectors, beside
+//!   spice-gtk's C decoders built here and run in the same bench ([`c_decoders`]);
 //! `cargo xtask bench e2e`: Clove's QEMU spawn → first remote frame ([`e2e`]);
 //! `cargo xtask bench netboot`: the same through iPXE and GRUB ([`netboot`]).
 
+mod c_decoders;
 mod e2e;
 mod net;
 mod netboot;
 mod snapshot;
 
 use std::fs;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use qemu_test::{Qemu, QemuConfig, Variant};
@@ -29,7 +32,7 @@ pub fn cmd(args: &[String]) -> Result<()> {
             let kernel = payload::build(&[Variant::Multiboot])?.remove(0);
             net::run(&kernel, &models)
         }
-        [what] if what == "decode" => decode(),
+        [what, rest @ ..] if what == "decode" && rest.len() <= 1 => decode(rest.first()),
         [what, rest @ ..] if what == "snapshot" => {
             let compression = compression_arg(what, rest)?;
             deps::ensure()?;
@@ -47,7 +50,11 @@ pub fn cmd(args: &[String]) -> Result<()> {
             }
         }
         _ => Err(Error::Usage(
-            "bench: expected `bench boot`, `bench net`, `bench decode`, `bench snapshot`, `bench e2e` or `bench netboot`".into(),
+            concat!(
+                "bench: expected `bench boot`, `bench net`, `bench decode [VECTORS]`, `bench snapshot`, ",
+                "`bench e2e` or `bench netboot`"
+            )
+            .into(),
         )),
     }
 }
@@ -117,17 +124,25 @@ fn boot() -> Result<()> {
     Ok(())
 }
 
-/// Decoder speed on the real vectors, in a release build of `decode-bench`.
-fn decode() -> Result<()> {
+/// Decoder speed on the real vectors, in a release build of `decode-bench`,
+/// against spice-gtk's C decoders in the same run (ours alone if they cannot be built).
+/// The vectors are `vectors`, or shared/vectors beside the clone.
+fn decode(vectors: Option<&String>) -> Result<()> {
     let root = qemu_test::artifacts::workspace_root();
-    let vectors = root.join("../shared/vectors");
-    let status = std::process::Command::new(env!("CARGO"))
-        .current_dir(&root)
+    let vectors = vectors.map(PathBuf::from).unwrap_or_else(|| root.join("../shared/vectors"));
+    let mut cmd = std::process::Command::new(env!("CARGO"));
+    cmd.current_dir(&root)
         .args(["run", "--release", "--quiet", "-p", "xtask", "--bin", "decode-bench", "--"])
         .arg(&vectors)
-        .env_remove("CARGO_TARGET_DIR")
-        .status()
-        .map_err(|e| Error::Failed(format!("running decode-bench: {e}")))?;
+        .env_remove("CARGO_TARGET_DIR");
+    match c_decoders::build() {
+        Ok(c) => {
+            println!("bench decode: C baseline: {}", c.what);
+            cmd.arg(&c.exe);
+        }
+        Err(e) => println!("bench decode: NO C BASELINE in this run ({e}); measuring ours only"),
+    }
+    let status = cmd.status().map_err(|e| Error::Failed(format!("running decode-bench: {e}")))?;
     if !status.success() {
         return Err(Error::Failed(format!("decode-bench failed: {status}")));
     }

@@ -29,7 +29,8 @@ pub fn ensure_window() -> Result<()> {
     ensure_packages(WINDOW_DEPS)
 }
 
-/// What SPICE benchmarks need on top of [`ensure`]: a real SPICE client.
+/// What benchmarks need on top of [`ensure`]: a real SPICE client, and the
+/// toolchain and libraries for spice-gtk's C decoders.
 pub fn ensure_bench() -> Result<()> {
     ensure_packages(BENCH_DEPS)
 }

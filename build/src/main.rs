@@ -24,7 +24,8 @@ usage: cargo xtask <command> [args]
 
 commands:
   deps [--bench]          check QEMU, its firmware, the guest's kernel and busybox and the
-                          Rust target; install what is missing (--bench: spice-gtk too)
+                          Rust target; install what is missing (--bench: spice-gtk and
+                          what building its C decoders takes)
   demo [--compression C] [--password P] [--nic MODEL] [--headless]
                           the thin client end to end: a SPICE server VM drawing the test
                           image on 127.0.0.1, and Clove in a second QEMU connecting to it
@@ -63,7 +64,10 @@ commands:
   bench boot              time 10 boots (spawn to banner, spawn to exit)
   bench net [--nic M]...  DHCP lease time and 64 MiB TCP receive rate per NIC (e1000, e1000e,
                           virtio-net modern and legacy, rtl8139), or only the --nic ones
-  bench decode            decoder MB/s on ../shared/vectors beside spice-gtk's C speed
+  bench decode [VECTORS]  decoder MB/s on VECTORS (default ../shared/vectors) against
+                          spice-gtk's C decoders (Debian's source fetched with apt-get,
+                          built in target/cbench/), alternating in one run; checks both
+                          decode the same pixels
   bench e2e [--compression C]
                           Clove's QEMU spawn to its first remote frame (median of 10, TCG,
                           server already up) and the heap high-water mark

@@ -84,12 +84,45 @@ pub const WINDOW_DEPS: &[Dep] = &[Dep {
     why: "QEMU's GTK window for `cargo xtask run`",
 }];
 
-/// Only for `cargo xtask bench` (and `deps --bench`): a real SPICE client.
-pub const BENCH_DEPS: &[Dep] = &[Dep {
-    check: Check::Program("spicy-screenshot"),
-    package: "spice-client-gtk",
-    why: "spice-gtk's client, the baseline for SPICE benchmarks",
-}];
+/// Only for `cargo xtask bench` (and `deps --bench`): a real SPICE client, and
+/// what building spice-gtk's C decoders from Debian's source takes (`bench decode`).
+pub const BENCH_DEPS: &[Dep] = &[
+    Dep {
+        check: Check::Program("spicy-screenshot"),
+        package: "spice-client-gtk",
+        why: "spice-gtk's client, the baseline for SPICE benchmarks",
+    },
+    Dep { check: Check::Program("gcc"), package: "gcc", why: "compiles spice-gtk's C decoders (bench decode)" },
+    Dep {
+        check: Check::Program("dpkg-buildflags"),
+        package: "dpkg-dev",
+        why: "Debian's CFLAGS, and dpkg-source unpacks spice-gtk's source",
+    },
+    Dep { check: Check::Program("xz"), package: "xz-utils", why: "unpacks spice-gtk's source tarball" },
+    Dep { check: Check::Program("pkg-config"), package: "pkgconf", why: "flags of glib and pixman" },
+    Dep { check: Check::File("/usr/include/lz4.h"), package: "liblz4-dev", why: "LZ4 for the C baseline" },
+    Dep {
+        check: Check::File("/usr/include/jpeglib.h"),
+        package: "libjpeg62-turbo-dev",
+        why: "JPEG for the C baseline",
+    },
+    Dep { check: Check::File("/usr/include/zlib.h"), package: "zlib1g-dev", why: "ZLIB_GLZ for the C baseline" },
+    Dep {
+        check: Check::File("/usr/include/glib-2.0/glib.h"),
+        package: "libglib2.0-dev",
+        why: "spice-gtk's GLZ window and decoders use glib",
+    },
+    Dep {
+        check: Check::File("/usr/include/pixman-1/pixman.h"),
+        package: "libpixman-1-dev",
+        why: "the C decoders' output surfaces",
+    },
+    Dep {
+        check: Check::File("/usr/include/spice-1/spice/enums.h"),
+        package: "libspice-protocol-dev",
+        why: "SPICE protocol headers the C decoders include",
+    },
+];
 
 impl Check {
     /// A short name for messages.
