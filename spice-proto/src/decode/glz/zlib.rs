@@ -111,8 +111,8 @@ impl<const N: usize> Huffman<N> {
         for &l in rest {
             hist[0][usize::from(l & 15)] += 1;
         }
-        for len in 0..16 {
-            self.count[len] = hist[0][len] + hist[1][len] + hist[2][len] + hist[3][len];
+        for (len, c) in self.count.iter_mut().enumerate() {
+            *c = hist.iter().map(|h| h[len]).sum();
         }
         let longest = (1..16).rev().find(|&len| self.count[len] != 0).unwrap_or(0) as u32;
         let mut left = 1i32;
