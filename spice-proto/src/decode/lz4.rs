@@ -225,13 +225,20 @@ fn copy_match(out: &mut [u8], pos: usize, offset: usize, len: usize) {
         let v = out[src];
         out[pos..end].fill(v);
     } else {
-        // [src, d) repeats with period `offset`; doubling copies of all of
-        // it keep its length a multiple of the period.
-        let mut d = pos;
+        // Offsets 2..7: the output repeats with period `offset`, so also
+        // with `step`, the first multiple of it that is at least 8. Bytes
+        // one at a time until `step` of them repeat, then 8-byte moves from
+        // `step` back (each reads only bytes already written).
+        let step = offset * 8usize.div_ceil(offset);
+        let bytewise = end.min(src + step);
+        let w = &mut out[src..bytewise];
+        for i in offset..w.len() {
+            w[i] = w[i - offset];
+        }
+        let mut d = bytewise;
         while d < end {
-            let n = (d - src).min(end - d);
-            out.copy_within(src..src + n, d);
-            d += n;
+            out.copy_within(d - step..d - step + 8, d);
+            d += 8;
         }
     }
 }
@@ -262,6 +269,25 @@ mod tests {
     fn pattern(len: usize) -> Vec<u8> {
         // Repetitive enough for long matches, across block boundaries too.
         (0..len).map(|i| ((i % 97) as u8).wrapping_mul(3) ^ ((i / 500) as u8)).collect()
+    }
+
+    /// Matches closer than 8 bytes (periods 1..8, short and long) repeat
+    /// their pattern exactly.
+    #[test]
+    fn short_offsets_repeat_the_pattern() {
+        let (w, h) = (16u32, 8u32);
+        for period in 1..=9usize {
+            for run in [5usize, 9, 17, 40, 200] {
+                let mut raw: Vec<u8> = (0..(w * h * 4) as usize).map(|i| (i * 7 + period) as u8).collect();
+                for i in 13..(13 + run).min(raw.len()) {
+                    raw[i] = raw[i - period];
+                }
+                let p = decode(&payload(1, 9, &raw, raw.len()), w, h, &Limits::default()).unwrap();
+                let want: Vec<u32> =
+                    raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+                assert_eq!(p.data, want, "period {period}, run {run}");
+            }
+        }
     }
 
     #[test]

@@ -118,6 +118,10 @@ fn main() -> ExitCode {
     for add in [quic::cases, lz::cases, glz::cases, lz4::cases, jpeg::cases] {
         cases.extend(add(&vectors));
     }
+    // CLOVE_BENCH_CODEC=LZ4 (say) keeps only the rows of codecs starting so.
+    if let Ok(only) = std::env::var("CLOVE_BENCH_CODEC") {
+        cases.retain(|c| c.codec.starts_with(only.as_str()));
+    }
     println!(
         "{:<16} {:<34} {:>6} {:>6} {:>9} {:>8} {:>6} {:>13} {:>6}",
         "codec", "vectors", "images", "MB", "ours MB/s", "C MB/s", "ours/C", "C noSIMD MB/s", "ours/C"
