@@ -55,17 +55,18 @@ pub fn decode(data: &[u8], width: u32, height: u32, limits: &Limits) -> Result<P
         return bitmap::decode(&Bitmap { format, top_down, width, height, stride, data: raw }, None, limits);
     }
     // 32-bit is the common case: the blocks decode straight into the
-    // output words (x86 is little-endian, as the wire format is), which
-    // are then masked and, for bottom-up images, put in top-down order.
+    // output words (little-endian on the wire, as on x86), which for
+    // bottom-up images are then put in top-down order. Without alpha the
+    // top byte stays as sent: `Pixels` leaves it undefined, and masking it
+    // would cost a pass over the image.
     let count = total / 4;
     let mut data: Vec<u32> = bytemuck::allocation::try_zeroed_vec(count + SLACK / 4).map_err(|()| too_large)?;
     inflate_exactly(blocks, bytemuck::cast_slice_mut(&mut data), total)?;
     data.truncate(count);
-    let has_alpha = format == BitmapFormat::Rgba;
-    let mask = if has_alpha { u32::MAX } else { 0x00ff_ffff };
-    for p in &mut data {
-        *p = u32::from_le(*p) & mask;
+    if cfg!(target_endian = "big") {
+        data.iter_mut().for_each(|p| *p = u32::from_le(*p));
     }
+    let has_alpha = format == BitmapFormat::Rgba;
     if !top_down {
         let row = width as usize;
         let (mut front, mut back) = (0, count);
@@ -296,7 +297,7 @@ mod tests {
         let raw = pattern((w * h * 4) as usize);
         let p = decode(&payload(1, 8, &raw, 4 * w as usize * 3), w, h, &Limits::default()).unwrap();
         assert!(!p.has_alpha);
-        let want: Vec<u32> = raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], 0])).collect();
+        let want: Vec<u32> = raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
         assert_eq!(p.data, want);
     }
 
