@@ -225,12 +225,24 @@ fn copy_match(out: &mut [u8], pos: usize, offset: usize, len: usize) {
     } else if offset == 1 {
         let v = out[src];
         out[pos..end].fill(v);
+    } else if offset == 2 || offset == 4 {
+        // Every 8 bytes are the same: build them in a register from the
+        // `offset` bytes before `pos` and store them, overshooting into the
+        // slack at most 7 bytes.
+        let unit = &out[src..pos];
+        let pattern: [u8; 8] = core::array::from_fn(|i| unit[i & (offset - 1)]);
+        let mut d = pos;
+        while d < end {
+            out[d..d + 8].copy_from_slice(&pattern);
+            d += 8;
+        }
     } else {
-        // Offsets 2..7: the output repeats with period `offset`, so also
-        // with `step`, the first multiple of it that is at least 8. Bytes
-        // one at a time until `step` of them repeat, then 8-byte moves from
-        // `step` back (each reads only bytes already written).
-        let step = offset * 8usize.div_ceil(offset);
+        // Offsets 3, 5, 6, 7: the output repeats with period `offset`, so
+        // also with `step`, the first multiple of it that is at least 8.
+        // Bytes one at a time until `step` of them repeat, then 8-byte moves
+        // from `step` back (each reads only bytes already written).
+        const STEP: [usize; 8] = [0, 8, 8, 9, 8, 10, 12, 14];
+        let step = STEP[offset];
         let bytewise = end.min(src + step);
         let w = &mut out[src..bytewise];
         for i in offset..w.len() {
