@@ -27,6 +27,7 @@ const RUNS: usize = 3;
 const PASSES: usize = 20;
 
 /// One image of a capture, from its `index.tsv`.
+#[derive(Clone)]
 pub struct Image {
     pub file: PathBuf,
     /// The image type, as in index.tsv (`QUIC`, `GLZ_RGB`, ...).
