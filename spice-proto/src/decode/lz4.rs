@@ -12,10 +12,9 @@
 //! Unlike spice-common, which leaves whatever the blocks did not write
 //! uninitialised, we insist that the blocks fill the image exactly.
 //!
-//! The block decoder is our own rather than lz4_flex: lz4_flex's safe
-//! decoder is far slower, and its fast one is `unsafe` inside, while this
-//! one, with no unsafe code, is faster than both it and spice-gtk's liblz4 on
-//! the real vectors (`cargo xtask bench decode` measures all three).
+//! The block decoder is our own rather than lz4_flex's: on the real vectors
+//! it is faster than lz4_flex's safe decoder and than spice-gtk's liblz4
+//! (`cargo xtask bench decode` measures all three side by side).
 
 use alloc::vec::Vec;
 
