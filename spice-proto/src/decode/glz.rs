@@ -192,7 +192,7 @@ fn other<'a>(
     ofs: usize,
     len: usize,
 ) -> Result<&'a [u32], DecodeError> {
-    let target = id.checked_sub(image_dist).ok_or(DecodeError::Corrupt("image distance reaches before image 0"))?;
+    let target = id.checked_sub(image_dist).ok_or(DecodeError::BadReference { distance: image_dist, available: id })?;
     let img = window.get(target)?;
     img.get(ofs..ofs + len)
         .ok_or(DecodeError::BadReference { distance: (ofs + len) as u64, available: img.len() as u64 })

@@ -190,7 +190,7 @@ fn block_into(block: &[u8], out: &mut [u8], mut pos: usize, total: usize) -> Res
         }
         len += 4;
         if offset > pos {
-            return Err(corrupt("LZ4 match reaches before the start of the image"));
+            return Err(DecodeError::BadReference { distance: offset as u64, available: pos as u64 });
         }
         if len > total - pos {
             return Err(corrupt("LZ4 block decodes past the end of the image"));
@@ -387,6 +387,9 @@ mod tests {
         zero_len.extend_from_slice(&[0, 0, 0, 0]);
         assert!(decode(&zero_len, 4, 4, &l).is_err());
         // A match before the start of the image.
-        assert!(matches!(decode(&[1, 8, 0, 0, 0, 4, 0x10, 0xaa, 0x05, 0x00], 1, 1, &l), Err(DecodeError::Corrupt(_))));
+        assert_eq!(
+            decode(&[1, 8, 0, 0, 0, 4, 0x10, 0xaa, 0x05, 0x00], 1, 1, &l),
+            Err(DecodeError::BadReference { distance: 5, available: 1 })
+        );
     }
 }

@@ -100,9 +100,10 @@ pub enum DecodeError {
     Unsupported(&'static str),
     /// A back-reference points before the start of the output (or window).
     BadReference {
-        /// How far back it points, in pixels.
+        /// How far back it points: pixels (LZ, GLZ, QUIC), bytes (LZ4,
+        /// zlib) or, for a GLZ image distance, images.
         distance: u64,
-        /// How much output (or window) exists, in pixels.
+        /// How much output (or window) exists, in the same unit.
         available: u64,
     },
     /// A GLZ image refers to an image the dictionary does not hold.
@@ -136,7 +137,7 @@ impl fmt::Display for DecodeError {
             Self::BadMagic { expected, found } => write!(f, "bad magic {found:#010x}, expected {expected:#010x}"),
             Self::Unsupported(what) => write!(f, "unsupported: {what}"),
             Self::BadReference { distance, available } => {
-                write!(f, "back-reference {distance} pixels back, only {available} available")
+                write!(f, "back-reference {distance} back, only {available} available")
             }
             Self::MissingImage(id) => write!(f, "image {id} is not in the GLZ dictionary"),
             Self::Corrupt(why) => write!(f, "corrupt data: {why}"),

@@ -381,7 +381,7 @@ fn codes(
         };
         let d = usize::from(base) + bits.bits(u32::from(extra))? as usize;
         if d > out.len() {
-            return Err(corrupt("deflate distance reaches before the output").into());
+            return Err(DecodeError::BadReference { distance: d as u64, available: out.len() as u64 }.into());
         }
         if len > cap - out.len() {
             return Err(Stop::Overflow);
