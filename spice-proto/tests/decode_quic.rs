@@ -255,7 +255,9 @@ fn mutations_never_panic_and_stay_fast() {
     let took = start.elapsed();
     println!("mutations: {ok} decoded, {err} rejected, {took:?}");
     assert!(err > 1000, "most mutations must be caught");
-    assert!(took.as_secs() < 60, "mutations took {took:?}");
+    // A hang guard (a mutation that sent the decoder into a near-endless
+    // loop), not a speed target: seconds normally, minutes on a loaded CI.
+    assert!(took.as_secs() < 600, "mutations took {took:?}");
 }
 
 /// A header with no pixel data.
