@@ -92,7 +92,7 @@ fn decode_image(
     let mut out = Vec::new();
     out.try_reserve_exact(count).map_err(|_| too_large)?;
     match output {
-        ColorSpace::YCbCr => out.extend(raw.chunks_exact(3).map(|p| ycc_to_xrgb(p[0], p[1], p[2]))),
+        ColorSpace::YCbCr => out.extend(raw.as_chunks::<3>().0.iter().map(|&p| ycc_to_xrgb(p))),
         ColorSpace::Luma => out.extend(raw.iter().map(|&g| u32::from_be_bytes([0, g, g, g]))),
         _ => out.extend(raw.chunks_exact(3).map(|p| u32::from_be_bytes([0, p[0], p[1], p[2]]))),
     }
@@ -102,10 +102,10 @@ fn decode_image(
 /// libjpeg's YCbCr to RGB (jdcolor.c, 16-bit fixed point, tables and a
 /// range limit) so the colours match spice-gtk's exactly for the same
 /// samples; the tables make it about twice as fast as computing each pixel.
-fn ycc_to_xrgb(y: u8, cb: u8, cr: u8) -> u32 {
+fn ycc_to_xrgb([y, cb, cr]: [u8; 3]) -> u32 {
     let (y, cb, cr) = (i32::from(y), usize::from(cb), usize::from(cr));
-    // Every sum lies in -256..768, so the masks only elide bounds checks.
-    let limit = |v: i32| u32::from(RANGE_LIMIT[(v + 256) as usize & 1023]);
+    // Every sum lies in 0..1024, so the masks only elide bounds checks.
+    let limit = |v: i32| u32::from(RANGE_LIMIT[v as usize & 1023]);
     let r = limit(y + YCC.cr_r[cr]);
     let g = limit(y + ((YCC.cb_g[cb] + YCC.cr_g[cr]) >> 16));
     let b = limit(y + YCC.cb_b[cb]);
@@ -113,7 +113,8 @@ fn ycc_to_xrgb(y: u8, cb: u8, cr: u8) -> u32 {
 }
 
 /// libjpeg's `build_ycc_rgb_table`: each chroma sample's share of R, G and
-/// B (G's parts still scaled by 2^16, rounded once after adding them).
+/// B (G's parts still scaled by 2^16, rounded once after adding them), plus
+/// the 256 by which RANGE_LIMIT is offset.
 struct YccTables {
     cr_r: [i32; 256],
     cb_b: [i32; 256],
@@ -127,10 +128,10 @@ static YCC: YccTables = {
     let mut i = 0;
     while i < 256 {
         let x = i as i32 - 128;
-        t.cr_r[i] = (91881 * x + HALF) >> 16;
-        t.cb_b[i] = (116130 * x + HALF) >> 16;
+        t.cr_r[i] = ((91881 * x + HALF) >> 16) + 256;
+        t.cb_b[i] = ((116130 * x + HALF) >> 16) + 256;
         t.cr_g[i] = -46802 * x;
-        t.cb_g[i] = -22554 * x + HALF;
+        t.cb_g[i] = -22554 * x + HALF + (256 << 16);
         i += 1;
     }
     t
