@@ -12,10 +12,9 @@
 //! rows run bottom-up unless `TOP_DOWN` is set.
 //!
 //! Against libjpeg-turbo (spice-gtk's decoder) the output differs by at
-//! most a few steps per channel: the IDCT agrees almost exactly and the
-//! colour conversion is libjpeg's own (done here), but zune's "fancy" 2×2
-//! chroma upsampling rounds after the vertical and again after the
-//! horizontal pass, where libjpeg rounds once.
+//! most a few steps per channel: the IDCT and colour conversion agree almost
+//! exactly, but zune's "fancy" 2×2 chroma upsampling rounds after the
+//! vertical and again after the horizontal pass, where libjpeg rounds once.
 //! On jpeg-anim that costs 0.04 dB of PSNR against the server's frame.
 //!
 //! The decoder runs in zune's strict mode: a stream that ends early or has
@@ -99,22 +98,24 @@ fn decode_image(
     Ok(Pixels { width, height, has_alpha: false, data: out })
 }
 
-/// libjpeg's YCbCr to RGB (jdcolor.c, 16-bit fixed point, tables and a
-/// range limit) so the colours match spice-gtk's exactly for the same
-/// samples; the tables make it about twice as fast as computing each pixel.
+/// YCbCr to RGB with zune's BT.601 constants (14-bit fixed point, the same
+/// pixels its own converter gives, within one step of libjpeg's) laid out
+/// as libjpeg's tables and range limit (jdcolor.c), which makes it about
+/// twice as fast as computing each pixel.
 fn ycc_to_xrgb([y, cb, cr]: [u8; 3]) -> u32 {
     let (y, cb, cr) = (i32::from(y), usize::from(cb), usize::from(cr));
     // Every sum lies in 0..1024, so the masks only elide bounds checks.
     let limit = |v: i32| u32::from(RANGE_LIMIT[v as usize & 1023]);
     let r = limit(y + YCC.cr_r[cr]);
-    let g = limit(y + ((YCC.cb_g[cb] + YCC.cr_g[cr]) >> 16));
+    let g = limit(y + ((YCC.cb_g[cb] + YCC.cr_g[cr]) >> 14));
     let b = limit(y + YCC.cb_b[cb]);
     r << 16 | g << 8 | b
 }
 
-/// libjpeg's `build_ycc_rgb_table`: each chroma sample's share of R, G and
-/// B (G's parts still scaled by 2^16, rounded once after adding them), plus
-/// the 256 by which RANGE_LIMIT is offset.
+/// Each chroma sample's share of R, G and B (G's parts still scaled by
+/// 2^14 and rounded once after adding them), plus the 256 by which
+/// RANGE_LIMIT is offset. Y is exact in 14-bit fixed point, so taking it
+/// out of the shift changes nothing.
 struct YccTables {
     cr_r: [i32; 256],
     cb_b: [i32; 256],
@@ -123,15 +124,16 @@ struct YccTables {
 }
 
 static YCC: YccTables = {
-    const HALF: i32 = 1 << 15;
+    // zune's rounding constant: 0.5 less one step.
+    const ROUND: i32 = (1 << 13) - 1;
     let mut t = YccTables { cr_r: [0; 256], cb_b: [0; 256], cr_g: [0; 256], cb_g: [0; 256] };
     let mut i = 0;
     while i < 256 {
         let x = i as i32 - 128;
-        t.cr_r[i] = ((91881 * x + HALF) >> 16) + 256;
-        t.cb_b[i] = ((116130 * x + HALF) >> 16) + 256;
-        t.cr_g[i] = -46802 * x;
-        t.cb_g[i] = -22554 * x + HALF + (256 << 16);
+        t.cr_r[i] = ((22970 * x + ROUND) >> 14) + 256;
+        t.cb_b[i] = ((29032 * x + ROUND) >> 14) + 256;
+        t.cr_g[i] = -11700 * x;
+        t.cb_g[i] = -5638 * x + ROUND + (256 << 14);
         i += 1;
     }
     t
