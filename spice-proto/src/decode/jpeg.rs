@@ -3,8 +3,9 @@
 //!
 //! The payload of a JPEG image is a plain JFIF stream, which zune-jpeg
 //! decodes (baseline and progressive, Huffman-coded, 8-bit; built without
-//! its SIMD paths, so it runs on the soft-float bare target). Output is xRGB
-//! with `has_alpha` false; grey-scale streams come out as grey xRGB.
+//! its SIMD paths, so it runs on the soft-float bare target, unless the
+//! build targets AVX2: see Cargo.toml). Output is xRGB with `has_alpha`
+//! false; grey-scale streams come out as grey xRGB.
 //!
 //! JPEG_ALPHA carries a JPEG of the colour channels followed by the alpha
 //! plane as a SPICE LZ image of type XXXA, whose `top_down` flag must agree
