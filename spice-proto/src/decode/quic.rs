@@ -308,14 +308,16 @@ impl<'a> Bits<'a> {
     fn code<const BPC: u32>(&mut self, k: u8) -> Result<u32, DecodeError> {
         let fam = family::<BPC>();
         let k = usize::from(k & 7);
-        let zeros = (self.buf | 1).leading_zeros();
-        if zeros < fam.escape_prefix[k] {
-            // Unary quotient (shorter than the escape), a one, k bits.
-            // The codeword's value is 2^k + remainder; the quotient adds
-            // zeros·2^k, so the sum is (zeros − 1)·2^k + codeword.
-            let len = zeros + 1 + k as u32;
-            let v = ((self.buf >> (64 - len)) as u32).wrapping_add(zeros.wrapping_sub(1) << k);
-            self.consume(len);
+        // The first one bit, counted from the bottom (63 − leading zeros).
+        let top = (self.buf | 1).ilog2();
+        if top > fam.escape_top[k] {
+            // Unary quotient (shorter than the escape), a one, k bits: the
+            // codeword ends `top − k` bits above the bottom. Its value is
+            // 2^k + remainder; the quotient (zeros) adds zeros·2^k, so the
+            // sum is (zeros − 1)·2^k + codeword, zeros − 1 = 62 − top.
+            let end = top - k as u32;
+            let v = ((self.buf >> end) as u32).wrapping_add(62u32.wrapping_sub(top) << k);
+            self.consume(64 - end);
             Ok(v)
         } else {
             let len = fam.escape_len[k];
@@ -366,8 +368,9 @@ impl<'a> Bits<'a> {
 
 /// Golomb code parameters of a family (planes of one bit depth).
 struct Family {
-    /// Leading zeros that make an escape.
-    escape_prefix: [u32; 8],
+    /// 63 − the leading zeros that make an escape: a first one bit at or
+    /// below this is an escape.
+    escape_top: [u32; 8],
     /// Bits in an escape codeword (prefix + suffix).
     escape_len: [u32; 8],
     /// Values below this are plain Golomb-Rice codes.
@@ -376,6 +379,9 @@ struct Family {
     suffix_mask: [u32; 8],
     /// `code_len[v][k]`: bits to code `v` with parameter `k`.
     code_len: [[u8; 8]; 256],
+    /// `len_keys[v][k]`: `code_len[v][k] << 3`, the step of [`Model`]'s keys
+    /// (0 for `k ≥ bpc`).
+    len_keys: [[i16; 8]; 256],
     /// Bucket of each previous error.
     bucket: [u8; 256],
     /// First and last error of each bucket.
@@ -395,11 +401,12 @@ const fn ceil_log2(v: u32) -> u32 {
 
 const fn make_family(bpc: u32) -> Family {
     let mut f = Family {
-        escape_prefix: [0; 8],
+        escape_top: [0; 8],
         escape_len: [0; 8],
         escape_base: [0; 8],
         suffix_mask: [0; 8],
         code_len: [[0; 8]; 256],
+        len_keys: [[0; 8]; 256],
         bucket: [0; 256],
         bucket_span: [(0, 0); 8],
     };
@@ -417,10 +424,12 @@ const fn make_family(bpc: u32) -> Family {
         f.escape_base[k as usize] = base;
         f.escape_len[k as usize] = prefix + suffix;
         f.suffix_mask[k as usize] = (1 << suffix) - 1;
-        f.escape_prefix[k as usize] = prefix;
+        f.escape_top[k as usize] = 63 - prefix;
         let mut v = 0;
         while v < 256 {
-            f.code_len[v as usize][k as usize] = if v < base { (v >> k) + k + 1 } else { prefix + suffix } as u8;
+            let len = if v < base { (v >> k) + k + 1 } else { prefix + suffix };
+            f.code_len[v as usize][k as usize] = len as u8;
+            f.len_keys[v as usize][k as usize] = (len << 3) as i16;
             v += 1;
         }
         k += 1;
@@ -512,8 +521,14 @@ impl Wait {
 struct Model {
     /// Per bucket and `k`: the bits `k` would have cost, shifted left by 3,
     /// with `7 − k` below, so the smallest key is the cheapest `k` and ties
-    /// go to the larger `k`. Costs stay below 2^16 (halving), keys below 2^19.
-    keys: [[u32; 8]; 8],
+    /// go to the larger `k`; stored minus 2^15, so that signed 16-bit
+    /// compares order them (unused `k ≥ bpc` hold `i16::MAX`).
+    ///
+    /// 16 bits suffice: a code is never more than 8 times longer with one
+    /// `k` than with another (`len_ratio_is_bounded`), so no cost passes 8
+    /// times the cheapest + 8, which halving keeps at most 900 + 26: costs
+    /// stay at most 7416, keys below 2^16.
+    keys: [[i16; 8]; 8],
     /// The cheapest `k` per bucket.
     best: [u8; 8],
     /// The cheapest `k` for each previous error (its bucket's), so the
@@ -521,12 +536,17 @@ struct Model {
     k_of: [u8; 256],
 }
 
+/// A key as stored in [`Model::keys`].
+const fn stored_key(key: u32) -> i16 {
+    (key as u16 ^ 0x8000) as i16
+}
+
 impl Model {
     fn new(bpc: u32) -> Self {
-        let mut keys = [[0; 8]; 8];
+        let mut keys = [[i16::MAX; 8]; 8];
         for b in &mut keys {
-            for (k, key) in b.iter_mut().enumerate() {
-                *key = 7 - k as u32;
+            for (k, key) in b.iter_mut().enumerate().take(bpc as usize) {
+                *key = stored_key(7 - k as u32);
             }
         }
         Self { keys, best: [bpc as u8 - 1; 8], k_of: [bpc as u8 - 1; 256] }
@@ -538,13 +558,15 @@ impl Model {
     fn update<const BPC: u32>(&mut self, ctx: u32, v: u32, trigger: u32) {
         let fam = family::<BPC>();
         let b = usize::from(fam.bucket[(ctx & 0xff) as usize] & 7);
-        let lens = &fam.code_len[(v & 0xff) as usize];
+        let steps = &fam.len_keys[(v & 0xff) as usize];
         let keys = &mut self.keys[b];
-        let mut min = u32::MAX;
-        for k in 0..BPC as usize {
-            keys[k] += u32::from(lens[k]) << 3;
-            min = min.min(keys[k]);
+        // All 8 lanes, so that the compiler can do them at once.
+        let mut min = i16::MAX;
+        for (key, step) in keys.iter_mut().zip(steps) {
+            *key = key.wrapping_add(*step);
+            min = min.min(*key);
         }
+        let min = u32::from(min as u16 ^ 0x8000);
         let best = 7 - (min & 7) as u8;
         if best != self.best[b] {
             self.best[b] = best;
@@ -553,7 +575,8 @@ impl Model {
         }
         if min >> 3 > trigger {
             for key in keys.iter_mut().take(BPC as usize) {
-                *key = ((*key >> 1) & !7) | (*key & 7);
+                let k = u32::from(*key as u16 ^ 0x8000);
+                *key = stored_key(((k >> 1) & !7) | (k & 7));
             }
         }
     }
@@ -563,7 +586,7 @@ impl Model {
 /// word from bit `TOP` down (R at 16, G at 8, B at 0; alpha at 24).
 struct Planes<const CH: usize, const BPC: u32, const TOP: u32> {
     models: [Model; CH],
-    /// Last folded errors at each x, plane c in byte c. The context of
+    /// Last folded errors at each x, each plane in its output lane. The context of
     /// pixel x is the entry at x − 1 (at x = 0, the previous row's entry 0;
     /// in row 0, zeros); runs do not write here, so after one it is an
     /// older row's.
@@ -616,19 +639,26 @@ impl<const CH: usize, const BPC: u32, const TOP: u32> Planes<CH, BPC, TOP> {
         // One refill covers two codewords; a third needs another only when
         // the first two were long.
         bits.refill();
-        let (mut px, mut now) = (base, 0);
+        let mut now = 0;
         for (c, model) in models.iter().enumerate() {
             if c >= 2 && bits.valid < MAX_CODE_LEN {
                 bits.refill();
             }
-            let e = bits.code::<BPC>(model.k_of[((ctx >> (8 * c)) & 0xff) as usize])?;
-            now |= e << (8 * c);
-            // Unfold: even → +e/2, odd → −(e+1)/2, modulo 2^BPC.
-            let delta = (e >> 1) ^ (0u32.wrapping_sub(e & 1) & Self::MASK);
             let shift = TOP - 8 * c as u32;
-            px |= ((delta + (pred >> shift)) & Self::MASK) << shift;
+            now |= bits.code::<BPC>(model.k_of[((ctx >> shift) & 0xff) as usize])? << shift;
         }
-        Ok((px, now))
+        // Unfold every lane at once: even → +e/2, odd → −(e+1)/2, which is
+        // e/2 with its BPC bits flipped.
+        let low = Self::LANES & 0x0101_0101;
+        let delta = ((now >> 1) & Self::LANES & 0x7f7f_7f7f) ^ ((now & low) * Self::MASK);
+        // Add the prediction, modulo 2^BPC in each lane.
+        let px = if BPC == 8 {
+            let high = Self::LANES & 0x8080_8080;
+            ((delta & !high) + (pred & !high & Self::LANES)) ^ ((delta ^ pred) & high)
+        } else {
+            (delta + (pred & Self::LANES)) & (low * Self::MASK)
+        };
+        Ok((base | px, now))
     }
 
     /// Updates each plane's model with the folded errors `now`, coded in
@@ -636,7 +666,8 @@ impl<const CH: usize, const BPC: u32, const TOP: u32> Planes<CH, BPC, TOP> {
     #[inline(always)]
     fn update(models: &mut [Model; CH], ctx: u32, now: u32, trigger: u32) {
         for (c, model) in models.iter_mut().enumerate() {
-            model.update::<BPC>(ctx >> (8 * c), now >> (8 * c), trigger);
+            let shift = TOP - 8 * c as u32;
+            model.update::<BPC>(ctx >> shift, now >> shift, trigger);
         }
     }
 
@@ -762,7 +793,6 @@ impl<const CH: usize, const BPC: u32, const TOP: u32> Planes<CH, BPC, TOP> {
             stop = i + self.wait.waitcnt;
         }
         let (models, errors, wait) = (&mut self.models, &mut self.errors[..end], &mut self.wait);
-        let mut run_at = 0;
         // The previous pixel's context, the pixels left of x in this row
         // and the row above: kept in registers, reloaded after a run.
         let mut ctx = errors[i - 1];
@@ -770,9 +800,8 @@ impl<const CH: usize, const BPC: u32, const TOP: u32> Planes<CH, BPC, TOP> {
         let mut left2 = if i >= 2 { cur[i - 2] } else { !left };
         while i < end {
             let up = prev[i];
-            if i > 2 && run_at != i && ((up_left ^ up) | (left2 ^ left)) & lanes == 0 {
+            if i > 2 && ((up_left ^ up) | (left2 ^ left)) & lanes == 0 {
                 wait.waitcnt = stop - i;
-                run_at = i;
                 // Through a copy, so `b` itself never needs an address and
                 // stays in registers.
                 let mut rb = b;
@@ -789,7 +818,10 @@ impl<const CH: usize, const BPC: u32, const TOP: u32> Planes<CH, BPC, TOP> {
                 }
                 stop = i + wait.waitcnt;
                 (ctx, left, left2, up_left) = (errors[i - 1], cur[i - 1], cur[i - 2], prev[i - 1]);
-                continue;
+                // After an empty run the pixel is coded, whatever the test.
+                if n > 0 {
+                    continue;
+                }
             }
             // The average of left and up in every lane, without carries
             // between lanes.
@@ -857,6 +889,34 @@ mod tests {
                 assert!((0..1usize << bpc).all(|v| u32::from(fam.code_len[v][k]) <= MAX_CODE_LEN));
             }
         }
+    }
+
+    /// The premise of [`Model`]'s 16-bit keys: no code is more than 8
+    /// times longer with one `k` than with another.
+    #[test]
+    fn len_ratio_is_bounded() {
+        for (bpc, fam) in [(8u32, &FAMILY_8), (5, &FAMILY_5)] {
+            for lens in &fam.code_len[..1 << bpc] {
+                let lens = &lens[..bpc as usize];
+                let (min, max) = (lens.iter().min().unwrap(), lens.iter().max().unwrap());
+                assert!(*min >= 1 && u32::from(*max) <= 8 * u32::from(*min), "bpc {bpc}: {lens:?}");
+            }
+        }
+    }
+
+    /// The largest cost the keys can hold, reached the way the bound in
+    /// [`Model`] allows: values coded cheapest with `k` = 0 (cost 1) and
+    /// dearest with `k` = 7 (cost 8), under the highest trigger.
+    #[test]
+    fn keys_do_not_overflow() {
+        let mut m = Model::new(8);
+        let trigger = *TRIGGER.iter().max().unwrap();
+        for _ in 0..10_000 {
+            m.update::<8>(0, 0, trigger);
+        }
+        let keys = m.keys[0].map(|k| u32::from(k as u16 ^ 0x8000));
+        assert_eq!(m.best[0], 0);
+        assert!(keys[0] >> 3 <= trigger && keys[7] >> 3 > 7 * (trigger / 2), "{keys:?}");
     }
 
     #[test]
