@@ -306,28 +306,15 @@ impl<'a> Bits<'a> {
     /// [`MAX_CODE_LEN`] valid bits.
     #[inline(always)]
     fn code<const BPC: u32>(&mut self, k: u8) -> Result<u32, DecodeError> {
-        let fam = family::<BPC>();
         let k = usize::from(k & 7);
-        // The first one bit, counted from the bottom (63 − leading zeros).
-        let top = (self.buf | 1).ilog2();
-        if top > fam.escape_top[k] {
-            // Unary quotient (shorter than the escape), a one, k bits: the
-            // codeword ends `top − k` bits above the bottom. Its value is
-            // 2^k + remainder; the quotient (zeros) adds zeros·2^k, so the
-            // sum is (zeros − 1)·2^k + codeword, zeros − 1 = 62 − top.
-            let end = top - k as u32;
-            let v = ((self.buf >> end) as u32).wrapping_add(62u32.wrapping_sub(top) << k);
-            self.consume(64 - end);
-            Ok(v)
-        } else {
-            let len = fam.escape_len[k];
-            let v = fam.escape_base[k] + ((self.buf >> (64 - len)) as u32 & fam.suffix_mask[k]);
-            if v >= 1 << BPC {
-                return Err(DecodeError::Corrupt("QUIC escape code out of range"));
-            }
-            self.consume(len);
-            Ok(v)
-        }
+        // Most codewords fit in the next byte: one table load decodes them.
+        let short = family::<BPC>().short[k][(self.buf >> 56) as usize];
+        let (v, len) = match short {
+            0 => long_code::<BPC>(self.buf, k)?,
+            _ => (u32::from(short >> 8), u32::from(short & 0xff)),
+        };
+        self.consume(len);
+        Ok(v)
     }
 
     /// Reads a run length (at most `limit`) and adapts the run state.
@@ -366,11 +353,33 @@ impl<'a> Bits<'a> {
     }
 }
 
+/// Decodes the codeword at the top of `buf` with parameter `k < BPC`, the
+/// long way; returns its value and length.
+#[inline(never)]
+fn long_code<const BPC: u32>(buf: u64, k: usize) -> Result<(u32, u32), DecodeError> {
+    let fam = family::<BPC>();
+    let k = k & 7;
+    let zeros = (buf | 1).leading_zeros();
+    if zeros < fam.escape_prefix[k] {
+        // Unary quotient (shorter than the escape), a one, k bits. The
+        // codeword's value is 2^k + remainder; the quotient adds zeros·2^k,
+        // so the sum is (zeros − 1)·2^k + codeword.
+        let len = zeros + 1 + k as u32;
+        Ok((((buf >> (64 - len)) as u32).wrapping_add(zeros.wrapping_sub(1) << k), len))
+    } else {
+        let len = fam.escape_len[k];
+        let v = fam.escape_base[k] + ((buf >> (64 - len)) as u32 & fam.suffix_mask[k]);
+        if v >= 1 << BPC {
+            return Err(DecodeError::Corrupt("QUIC escape code out of range"));
+        }
+        Ok((v, len))
+    }
+}
+
 /// Golomb code parameters of a family (planes of one bit depth).
 struct Family {
-    /// 63 − the leading zeros that make an escape: a first one bit at or
-    /// below this is an escape.
-    escape_top: [u32; 8],
+    /// Leading zeros that make an escape.
+    escape_prefix: [u32; 8],
     /// Bits in an escape codeword (prefix + suffix).
     escape_len: [u32; 8],
     /// Values below this are plain Golomb-Rice codes.
@@ -382,6 +391,9 @@ struct Family {
     /// `len_keys[v][k]`: `code_len[v][k] << 3`, the step of [`Model`]'s keys
     /// (0 for `k ≥ bpc`).
     len_keys: [[i16; 8]; 256],
+    /// `short[k][byte]`: the codeword at the top of `byte`, as value << 8 |
+    /// length, if it is at most 8 bits long and valid; else 0.
+    short: [[u16; 256]; 8],
     /// Bucket of each previous error.
     bucket: [u8; 256],
     /// First and last error of each bucket.
@@ -401,12 +413,13 @@ const fn ceil_log2(v: u32) -> u32 {
 
 const fn make_family(bpc: u32) -> Family {
     let mut f = Family {
-        escape_top: [0; 8],
+        escape_prefix: [0; 8],
         escape_len: [0; 8],
         escape_base: [0; 8],
         suffix_mask: [0; 8],
         code_len: [[0; 8]; 256],
         len_keys: [[0; 8]; 256],
+        short: [[0; 256]; 8],
         bucket: [0; 256],
         bucket_span: [(0, 0); 8],
     };
@@ -424,13 +437,30 @@ const fn make_family(bpc: u32) -> Family {
         f.escape_base[k as usize] = base;
         f.escape_len[k as usize] = prefix + suffix;
         f.suffix_mask[k as usize] = (1 << suffix) - 1;
-        f.escape_top[k as usize] = 63 - prefix;
+        f.escape_prefix[k as usize] = prefix;
         let mut v = 0;
         while v < 256 {
             let len = if v < base { (v >> k) + k + 1 } else { prefix + suffix };
             f.code_len[v as usize][k as usize] = len as u8;
             f.len_keys[v as usize][k as usize] = (len << 3) as i16;
             v += 1;
+        }
+        let mut byte = 0u32;
+        while byte < 256 {
+            let zeros = (byte << 24).leading_zeros();
+            let len = if zeros < prefix { zeros + 1 + k } else { prefix + suffix };
+            if len <= 8 {
+                let bits = byte >> (8 - len);
+                let v = if zeros < prefix {
+                    zeros << k | (bits & ((1 << k) - 1))
+                } else {
+                    base + (bits & ((1 << suffix) - 1))
+                };
+                if v < levels {
+                    f.short[k as usize][byte as usize] = (v << 8 | len) as u16;
+                }
+            }
+            byte += 1;
         }
         k += 1;
     }
@@ -917,6 +947,33 @@ mod tests {
         let keys = m.keys[0].map(|k| u32::from(k as u16 ^ 0x8000));
         assert_eq!(m.best[0], 0);
         assert!(keys[0] >> 3 <= trigger && keys[7] >> 3 > 7 * (trigger / 2), "{keys:?}");
+    }
+
+    /// The one-byte table decodes what the long way decodes.
+    #[test]
+    fn short_codes_match_the_long_way() {
+        fn check<const BPC: u32>() {
+            let mut short = 0;
+            for k in 0..BPC as usize {
+                for byte in 0..256u64 {
+                    // Every continuation of the byte, as far as the longest code.
+                    for rest in [0, 1, 0x5a5a5a5a, u64::MAX >> 8] {
+                        let buf = byte << 56 | rest;
+                        let entry = family::<BPC>().short[k][byte as usize];
+                        if entry != 0 {
+                            short += 1;
+                            let want = long_code::<BPC>(buf, k);
+                            assert_eq!(want, Ok((u32::from(entry >> 8), u32::from(entry & 0xff))), "k {k} {buf:x}");
+                        } else if let Ok((_, len)) = long_code::<BPC>(buf, k) {
+                            assert!(len > 8, "k {k} {buf:x}");
+                        }
+                    }
+                }
+            }
+            assert!(short > 0);
+        }
+        check::<8>();
+        check::<5>();
     }
 
     #[test]
