@@ -823,14 +823,15 @@ impl<const CH: usize, const BPC: u32, const TOP: u32> Planes<CH, BPC, TOP> {
             stop = i + self.wait.waitcnt;
         }
         let (models, errors, wait) = (&mut self.models, &mut self.errors[..end], &mut self.wait);
-        // The previous pixel's context, the pixels left of x in this row
-        // and the row above: kept in registers, reloaded after a run.
+        // The previous pixel's context and the pixel left of x: kept in
+        // registers, reloaded after a run.
         let mut ctx = errors[i - 1];
-        let (mut left, mut up_left) = (cur[i - 1], prev[i - 1]);
-        let mut left2 = if i >= 2 { cur[i - 2] } else { !left };
+        let mut left = cur[i - 1];
         while i < end {
             let up = prev[i];
-            if i > 2 && ((up_left ^ up) | (left2 ^ left)) & lanes == 0 {
+            // (The pixels two to the left and up-left are loaded again: in
+            // registers they would push hotter values out.)
+            if i > 2 && ((prev[i - 1] ^ up) | (cur[i - 2] ^ left)) & lanes == 0 {
                 wait.waitcnt = stop - i;
                 // Through a copy, so `b` itself never needs an address and
                 // stays in registers.
@@ -847,7 +848,7 @@ impl<const CH: usize, const BPC: u32, const TOP: u32> Planes<CH, BPC, TOP> {
                     return Ok(());
                 }
                 stop = i + wait.waitcnt;
-                (ctx, left, left2, up_left) = (errors[i - 1], cur[i - 1], cur[i - 2], prev[i - 1]);
+                (ctx, left) = (errors[i - 1], cur[i - 1]);
                 // After an empty run the pixel is coded, whatever the test.
                 if n > 0 {
                     continue;
@@ -863,7 +864,7 @@ impl<const CH: usize, const BPC: u32, const TOP: u32> Planes<CH, BPC, TOP> {
                 Self::update(models, ctx, now, wait.trigger);
                 stop = i + 1 + wait.random(mask);
             }
-            (ctx, left2, left, up_left) = (now, left, px, up);
+            (ctx, left) = (now, px);
             i += 1;
         }
         *bits = b;
