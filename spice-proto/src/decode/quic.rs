@@ -250,7 +250,7 @@ fn rows<const CH: usize, const BPC: u32, const TOP: u32>(
 }
 
 /// The bit reader: a 64-bit buffer over the big-endian stream, refilled
-/// without branches (a whole-word load shifted in behind the valid bits).
+/// without branches (an 8-byte load shifted in behind the valid bits).
 #[derive(Clone, Copy)]
 struct Bits<'a> {
     /// The stream from [`big_endian`], 8 zero bytes at its end.
