@@ -168,7 +168,8 @@ pub fn decode(data: &[u8], limits: &Limits) -> Result<Pixels, DecodeError> {
 
     let mut out = Vec::new();
     out.try_reserve_exact(count).map_err(|_| too_large)?;
-    let mut bits = Bits::new(body, data.len());
+    let stream = big_endian(body).ok_or(too_large)?;
+    let mut bits = Bits::new(&stream, data.len());
     match hdr.image_type {
         ImageType::Rgb32 | ImageType::Rgb24 => {
             rows(&mut bits, &mut Planes::<3, 8, 16>::new(w, too_large)?, None, &mut out, w, h)?;
@@ -197,6 +198,19 @@ pub fn decode(data: &[u8], limits: &Limits) -> Result<Pixels, DecodeError> {
     }
     bits.check()?;
     Ok(Pixels { width: hdr.width, height: hdr.height, has_alpha: hdr.image_type == ImageType::Rgba, data: out })
+}
+
+/// The body's words with their bytes reversed, so the bit string reads
+/// front to back in bytes (one big-endian load gives the next 64 bits),
+/// and 8 zero bytes so that load never runs past the end of the data.
+fn big_endian(body: &[u8]) -> Option<Vec<u8>> {
+    let mut s = Vec::new();
+    s.try_reserve_exact(body.len() + 8).ok()?;
+    s.resize(body.len() + 8, 0);
+    for (to, from) in s.chunks_exact_mut(4).zip(body.chunks_exact(4)) {
+        to.copy_from_slice(&[from[3], from[2], from[1], from[0]]);
+    }
+    Some(s)
 }
 
 /// Decodes `h` rows of `w` pixels onto `out` (reserved, empty): the main
@@ -235,45 +249,72 @@ fn rows<const CH: usize, const BPC: u32, const TOP: u32>(
     Ok(())
 }
 
-/// The bit reader: words little-endian, bits most significant first.
+/// The bit reader: a 64-bit buffer over the big-endian stream, refilled
+/// without branches (an 8-byte load shifted in behind the valid bits).
 #[derive(Clone, Copy)]
 struct Bits<'a> {
-    /// Whole words after the header.
-    data: &'a [u8],
-    /// Bits consumed (may pass the end: the bits there read as zeros).
-    pos: usize,
+    /// The stream from [`big_endian`], 8 zero bytes at its end.
+    stream: &'a [u8],
+    /// The next byte not yet in `buf`.
+    next: usize,
+    /// The next bits, most significant first; the top `valid` are the
+    /// stream's, the rest are its later bits or zeros.
+    buf: u64,
+    /// Bits in `buf` (at most 63).
+    valid: u32,
     /// The whole payload's length, for errors.
     input_len: usize,
 }
 
 impl<'a> Bits<'a> {
-    fn new(data: &'a [u8], input_len: usize) -> Self {
-        Self { data, pos: 0, input_len }
+    fn new(stream: &'a [u8], input_len: usize) -> Self {
+        Self { stream, next: 0, buf: 0, valid: 0, input_len }
     }
 
-    /// The 64 bits from `pos` on, left-aligned (zeros past the end).
+    /// Tops the buffer up to at least 56 bits. Past the end the load gives
+    /// zeros, and `next` keeps counting so [`Bits::check`] sees the overrun.
     #[inline(always)]
-    fn window(&self) -> u64 {
-        let at = self.pos / 32 * 4;
-        let shift = self.pos % 32;
-        let le = |b: &[u8]| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-        let (a, b, c) = match self.data.get(at..at + 12) {
-            Some(w) => (le(&w[..4]), le(&w[4..8]), le(&w[8..])),
-            None => {
-                let word = |i: usize| self.data.get(i..i + 4).map_or(0, le);
-                (word(at), word(at + 4), word(at + 8))
-            }
+    fn refill(&mut self) {
+        let load = match self.stream.get(self.next..self.next + 8) {
+            Some(b) => u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+            None => 0,
         };
-        (((a << 32) | b) << shift) | ((c << shift) >> 32)
+        self.buf |= load >> self.valid;
+        self.next += ((63 - self.valid) >> 3) as usize;
+        self.valid |= 56;
+    }
+
+    /// Drops `n` bits (at most `valid`).
+    #[inline(always)]
+    fn consume(&mut self, n: u32) {
+        self.buf <<= n;
+        self.valid -= n;
     }
 
     /// Fails if more bits were consumed than the input has.
     fn check(&self) -> Result<(), DecodeError> {
-        if self.pos as u64 > self.data.len() as u64 * 8 {
-            let need = HEADER_LEN + (self.pos as u64).div_ceil(32) as usize * 4;
+        let pos = self.next as u64 * 8 - u64::from(self.valid);
+        let have = (self.stream.len() as u64 - 8) * 8;
+        if pos > have {
+            let need = HEADER_LEN + pos.div_ceil(32) as usize * 4;
             return Err(DecodeError::Truncated { what: "QUIC data", need, have: self.input_len });
         }
         Ok(())
+    }
+
+    /// Reads one folded error coded with parameter `k < BPC`; needs
+    /// [`MAX_CODE_LEN`] valid bits.
+    #[inline(always)]
+    fn code<const BPC: u32>(&mut self, k: u8) -> Result<u32, DecodeError> {
+        let k = usize::from(k & 7);
+        // Most codewords fit in the next byte: one table load decodes them.
+        let short = family::<BPC>().short[k][(self.buf >> 56) as usize];
+        let (v, len) = match short {
+            0 => long_code::<BPC>(self.buf, k)?,
+            _ => (u32::from(short >> 8), u32::from(short & 0xff)),
+        };
+        self.consume(len);
+        Ok(v)
     }
 
     /// Reads a run length (at most `limit`) and adapts the run state.
@@ -282,7 +323,9 @@ impl<'a> Bits<'a> {
         let mut run = 0usize;
         loop {
             // One hit bit per 2^MELC_LEN[state] pixels; a zero ends them.
-            let hits = (!self.window()).leading_zeros();
+            // Up to 32 at a time, fewer than the 56 the refill guarantees.
+            self.refill();
+            let hits = (!self.buf).leading_zeros().min(32);
             for _ in 0..hits {
                 run += 1 << MELC_LEN[wait.melc];
                 wait.melc = (wait.melc + 1).min(MELC_LEN.len() - 1);
@@ -290,16 +333,17 @@ impl<'a> Bits<'a> {
             if run > limit {
                 return Err(too_long);
             }
-            if hits < 64 {
-                self.pos += hits as usize + 1;
+            if hits < 32 {
+                self.consume(hits + 1);
                 break;
             }
-            self.pos += 64;
+            self.consume(32);
         }
         let len = u32::from(MELC_LEN[wait.melc]);
         if len > 0 {
-            run += (self.window() >> (64 - len)) as usize;
-            self.pos += len as usize;
+            self.refill();
+            run += (self.buf >> (64 - len)) as usize;
+            self.consume(len);
         }
         if run > limit {
             return Err(too_long);
@@ -309,22 +353,22 @@ impl<'a> Bits<'a> {
     }
 }
 
-/// Decodes one folded error coded with parameter `k < BPC` from the front
-/// of `win` (at least 26 bits valid); returns it and its length.
-#[inline(always)]
-fn golomb<const BPC: u32>(win: u64, k: usize) -> Result<(u32, u32), DecodeError> {
+/// Decodes the codeword at the top of `buf` with parameter `k < BPC`, the
+/// long way; returns its value and length.
+#[inline(never)]
+fn long_code<const BPC: u32>(buf: u64, k: usize) -> Result<(u32, u32), DecodeError> {
     let fam = family::<BPC>();
     let k = k & 7;
-    let zeros = (win | 1).leading_zeros();
+    let zeros = (buf | 1).leading_zeros();
     if zeros < fam.escape_prefix[k] {
-        // Unary quotient (shorter than the escape), a one, k bits.
-        // The codeword's value is 2^k + remainder; the quotient adds
-        // zeros·2^k, so the sum is (zeros − 1)·2^k + codeword.
+        // Unary quotient (shorter than the escape), a one, k bits. The
+        // codeword's value is 2^k + remainder; the quotient adds zeros·2^k,
+        // so the sum is (zeros − 1)·2^k + codeword.
         let len = zeros + 1 + k as u32;
-        Ok((((win >> (64 - len)) as u32).wrapping_add(zeros.wrapping_sub(1) << k), len))
+        Ok((((buf >> (64 - len)) as u32).wrapping_add(zeros.wrapping_sub(1) << k), len))
     } else {
         let len = fam.escape_len[k];
-        let v = fam.escape_base[k] + ((win >> (64 - len)) as u32 & fam.suffix_mask[k]);
+        let v = fam.escape_base[k] + ((buf >> (64 - len)) as u32 & fam.suffix_mask[k]);
         if v >= 1 << BPC {
             return Err(DecodeError::Corrupt("QUIC escape code out of range"));
         }
@@ -344,8 +388,16 @@ struct Family {
     suffix_mask: [u32; 8],
     /// `code_len[v][k]`: bits to code `v` with parameter `k`.
     code_len: [[u8; 8]; 256],
+    /// `len_keys[v][k]`: `code_len[v][k] << 3`, the step of [`Model`]'s keys
+    /// (0 for `k ≥ bpc`).
+    len_keys: [[i16; 8]; 256],
+    /// `short[k][byte]`: the codeword at the top of `byte`, as value << 8 |
+    /// length, if it is at most 8 bits long and valid; else 0.
+    short: [[u16; 256]; 8],
     /// Bucket of each previous error.
     bucket: [u8; 256],
+    /// First and last error of each bucket.
+    bucket_span: [(u8, u8); 8],
 }
 
 /// Longest codeword.
@@ -366,7 +418,10 @@ const fn make_family(bpc: u32) -> Family {
         escape_base: [0; 8],
         suffix_mask: [0; 8],
         code_len: [[0; 8]; 256],
+        len_keys: [[0; 8]; 256],
+        short: [[0; 256]; 8],
         bucket: [0; 256],
+        bucket_span: [(0, 0); 8],
     };
     let levels = 1u32 << bpc;
     let mut k = 0;
@@ -385,17 +440,41 @@ const fn make_family(bpc: u32) -> Family {
         f.escape_prefix[k as usize] = prefix;
         let mut v = 0;
         while v < 256 {
-            f.code_len[v as usize][k as usize] = if v < base { (v >> k) + k + 1 } else { prefix + suffix } as u8;
+            let len = if v < base { (v >> k) + k + 1 } else { prefix + suffix };
+            f.code_len[v as usize][k as usize] = len as u8;
+            f.len_keys[v as usize][k as usize] = (len << 3) as i16;
             v += 1;
+        }
+        let mut byte = 0u32;
+        while byte < 256 {
+            let zeros = (byte << 24).leading_zeros();
+            let len = if zeros < prefix { zeros + 1 + k } else { prefix + suffix };
+            if len <= 8 {
+                let bits = byte >> (8 - len);
+                let v = if zeros < prefix {
+                    zeros << k | (bits & ((1 << k) - 1))
+                } else {
+                    base + (bits & ((1 << suffix) - 1))
+                };
+                if v < levels {
+                    f.short[k as usize][byte as usize] = (v << 8 | len) as u16;
+                }
+            }
+            byte += 1;
         }
         k += 1;
     }
     // Buckets double in size (1, 2, 4, …); the last one also takes what
     // would not fill another of its size.
     let mut v = 0;
-    while v < 256 {
+    while v < levels {
         let b = 31 - (v + 1u32).leading_zeros();
-        f.bucket[v as usize] = if b > bpc - 1 { bpc - 1 } else { b } as u8;
+        let b = if b > bpc - 1 { bpc - 1 } else { b };
+        f.bucket[v as usize] = b as u8;
+        if v == 0 || f.bucket[v as usize - 1] != b as u8 {
+            f.bucket_span[b as usize].0 = v as u8;
+        }
+        f.bucket_span[b as usize].1 = v as u8;
         v += 1;
     }
     f
@@ -470,36 +549,64 @@ impl Wait {
 /// Code statistics of one plane.
 #[derive(Clone, Copy)]
 struct Model {
-    /// Bits each `k` would have cost, per bucket.
-    cost: [[u32; 8]; 8],
+    /// Per bucket and `k`: the bits `k` would have cost, shifted left by 3,
+    /// with `7 − k` below, so the smallest key is the cheapest `k` and ties
+    /// go to the larger `k`; stored minus 2^15, so that signed 16-bit
+    /// compares order them (unused `k ≥ bpc` hold `i16::MAX`).
+    ///
+    /// 16 bits suffice: a code is never more than 8 times longer with one
+    /// `k` than with another (`len_ratio_is_bounded`), so no cost passes 8
+    /// times the cheapest + 8, which halving keeps at most 900 + 26: costs
+    /// stay at most 7416, keys below 2^16.
+    keys: [[i16; 8]; 8],
     /// The cheapest `k` per bucket.
     best: [u8; 8],
+    /// The cheapest `k` for each previous error (its bucket's), so the
+    /// decoder finds `k` with one load.
+    k_of: [u8; 256],
+}
+
+/// A key as stored in [`Model::keys`].
+const fn stored_key(key: u32) -> i16 {
+    (key as u16 ^ 0x8000) as i16
 }
 
 impl Model {
     fn new(bpc: u32) -> Self {
-        Self { cost: [[0; 8]; 8], best: [bpc as u8 - 1; 8] }
+        let mut keys = [[i16::MAX; 8]; 8];
+        for b in &mut keys {
+            for (k, key) in b.iter_mut().enumerate().take(bpc as usize) {
+                *key = stored_key(7 - k as u32);
+            }
+        }
+        Self { keys, best: [bpc as u8 - 1; 8], k_of: [bpc as u8 - 1; 256] }
     }
 
-    /// Adds the cost of coding `v` with every `k` to bucket `b`, picks the
-    /// cheapest (ties keep the larger `k`) and halves when it grows past
-    /// `trigger`.
+    /// Adds the cost of coding `v` with every `k` to the bucket of `ctx`,
+    /// picks the cheapest and halves when it grows past `trigger`.
     #[inline(always)]
-    fn update<const BPC: u32>(&mut self, b: u8, v: u8, trigger: u32) {
-        let b = usize::from(b) & 7;
-        let lens = &family::<BPC>().code_len[usize::from(v)];
-        let cost = &mut self.cost[b];
-        // Keys order by cost, then by larger k: their minimum is the pick,
-        // found without data-dependent branches.
-        let mut min_key = u32::MAX;
-        for k in 0..BPC as usize {
-            cost[k] += u32::from(lens[k]);
-            min_key = min_key.min((cost[k] << 3) | (7 - k as u32));
+    fn update<const BPC: u32>(&mut self, ctx: u32, v: u32, trigger: u32) {
+        let fam = family::<BPC>();
+        let b = usize::from(fam.bucket[(ctx & 0xff) as usize] & 7);
+        let steps = &fam.len_keys[(v & 0xff) as usize];
+        let keys = &mut self.keys[b];
+        // All 8 lanes, so that the compiler can do them at once.
+        let mut min = i16::MAX;
+        for (key, step) in keys.iter_mut().zip(steps) {
+            *key = key.wrapping_add(*step);
+            min = min.min(*key);
         }
-        self.best[b] = 7 - (min_key & 7) as u8;
-        if min_key >> 3 > trigger {
-            for c in cost.iter_mut().take(BPC as usize) {
-                *c >>= 1;
+        let min = u32::from(min as u16 ^ 0x8000);
+        let best = 7 - (min & 7) as u8;
+        if best != self.best[b] {
+            self.best[b] = best;
+            let (first, last) = fam.bucket_span[b];
+            self.k_of[usize::from(first)..=usize::from(last)].fill(best);
+        }
+        if min >> 3 > trigger {
+            for key in keys.iter_mut().take(BPC as usize) {
+                let k = u32::from(*key as u16 ^ 0x8000);
+                *key = stored_key(((k >> 1) & !7) | (k & 7));
             }
         }
     }
@@ -509,49 +616,12 @@ impl Model {
 /// word from bit `TOP` down (R at 16, G at 8, B at 0; alpha at 24).
 struct Planes<const CH: usize, const BPC: u32, const TOP: u32> {
     models: [Model; CH],
-    /// Last folded error at each x, per plane. The context of pixel x is
-    /// the entry at x − 1 (at x = 0, the previous row's entry 0; in row 0,
-    /// zeros); runs do not write here, so after one it is an older row's.
-    errors: Vec<[u8; CH]>,
+    /// Last folded errors at each x, each plane in its output lane. The context of
+    /// pixel x is the entry at x − 1 (at x = 0, the previous row's entry 0;
+    /// in row 0, zeros); runs do not write here, so after one it is an
+    /// older row's.
+    errors: Vec<u32>,
     wait: Wait,
-}
-
-/// Decodes the planes of one pixel into the lanes of `base`, each predicted
-/// by `predict(lane shift)`, in context `last` (the previous folded errors),
-/// which it replaces by this pixel's.
-#[inline(always)]
-fn pixel<const CH: usize, const BPC: u32, const TOP: u32>(
-    bits: &mut Bits<'_>,
-    models: &[Model; CH],
-    last: &mut [u8; CH],
-    base: u32,
-    predict: impl Fn(u32) -> u32,
-) -> Result<u32, DecodeError> {
-    let fam = family::<BPC>();
-    let mask = (1u32 << BPC) - 1;
-    let mut px = base;
-    // One 64-bit window serves two codewords (≤ 26 bits each); a third
-    // needs a fresh one only when the first two were long.
-    let mut win = bits.window();
-    let mut used = 0;
-    for (c, model) in models.iter().enumerate() {
-        if c >= 2 && used > 64 - MAX_CODE_LEN {
-            bits.pos += used as usize;
-            win = bits.window();
-            used = 0;
-        }
-        let shift = TOP - 8 * c as u32;
-        let k = model.best[usize::from(fam.bucket[usize::from(last[c])]) & 7];
-        let (e, len) = golomb::<BPC>(win, usize::from(k))?;
-        win <<= len;
-        used += len;
-        last[c] = e as u8;
-        // Unfold: even → +e/2, odd → −(e+1)/2, modulo 2^BPC.
-        let delta = (e >> 1) ^ (0u32.wrapping_sub(e & 1) & mask);
-        px |= ((delta + predict(shift)) & mask) << shift;
-    }
-    bits.pos += used as usize;
-    Ok(px)
 }
 
 impl<const CH: usize, const BPC: u32, const TOP: u32> Planes<CH, BPC, TOP> {
@@ -565,11 +635,12 @@ impl<const CH: usize, const BPC: u32, const TOP: u32> Planes<CH, BPC, TOP> {
         }
         m
     };
+    const MASK: u32 = (1 << BPC) - 1;
 
     fn new(width: usize, too_large: DecodeError) -> Result<Self, DecodeError> {
         let mut errors = Vec::new();
         errors.try_reserve_exact(width).map_err(|_| too_large)?;
-        errors.resize(width, [0; CH]);
+        errors.resize(width, 0);
         Ok(Self { models: [Model::new(BPC); CH], errors, wait: Wait::new() })
     }
 
@@ -584,37 +655,74 @@ impl<const CH: usize, const BPC: u32, const TOP: u32> Planes<CH, BPC, TOP> {
         }
     }
 
+    /// Decodes the planes of one pixel onto `base`, each predicted by the
+    /// same lane of `pred`, in context `ctx` (the previous folded errors);
+    /// returns the pixel and its folded errors.
+    #[inline(always)]
+    fn pixel(
+        models: &[Model; CH],
+        bits: &mut Bits<'_>,
+        ctx: u32,
+        pred: u32,
+        base: u32,
+    ) -> Result<(u32, u32), DecodeError> {
+        // One refill covers two codewords; a third needs another only when
+        // the first two were long.
+        bits.refill();
+        let mut now = 0;
+        for (c, model) in models.iter().enumerate() {
+            if c >= 2 && bits.valid < MAX_CODE_LEN {
+                bits.refill();
+            }
+            let shift = TOP - 8 * c as u32;
+            now |= bits.code::<BPC>(model.k_of[((ctx >> shift) & 0xff) as usize])? << shift;
+        }
+        // Unfold every lane at once: even → +e/2, odd → −(e+1)/2, which is
+        // e/2 with its BPC bits flipped.
+        let low = Self::LANES & 0x0101_0101;
+        let delta = ((now >> 1) & Self::LANES & 0x7f7f_7f7f) ^ ((now & low) * Self::MASK);
+        // Add the prediction, modulo 2^BPC in each lane.
+        let px = if BPC == 8 {
+            let high = Self::LANES & 0x8080_8080;
+            ((delta & !high) + (pred & !high & Self::LANES)) ^ ((delta ^ pred) & high)
+        } else {
+            (delta + (pred & Self::LANES)) & (low * Self::MASK)
+        };
+        Ok((base | px, now))
+    }
+
     /// Updates each plane's model with the folded errors `now`, coded in
     /// context `ctx`.
     #[inline(always)]
-    fn update(models: &mut [Model; CH], ctx: &[u8; CH], now: &[u8; CH], trigger: u32) {
-        let fam = family::<BPC>();
+    fn update(models: &mut [Model; CH], ctx: u32, now: u32, trigger: u32) {
         for (c, model) in models.iter_mut().enumerate() {
-            model.update::<BPC>(fam.bucket[usize::from(ctx[c])], now[c], trigger);
+            let shift = TOP - 8 * c as u32;
+            model.update::<BPC>(ctx >> shift, now >> shift, trigger);
         }
     }
 
     /// Pixel 0 of a segment at x = 0: decode it in context `ctx`, then count
-    /// down the wait or update the model and draw the next wait.
+    /// down the wait or update the model and draw the next wait; returns
+    /// the index of the next update.
     #[inline(always)]
     fn first(
         &mut self,
         bits: &mut Bits<'_>,
-        ctx: [u8; CH],
+        ctx: u32,
         out: &mut u32,
         mask: u32,
-        predict: impl Fn(u32) -> u32,
+        pred: u32,
     ) -> Result<usize, DecodeError> {
-        let mut last = ctx;
-        *out = pixel::<CH, BPC, TOP>(bits, &self.models, &mut last, Self::base(*out), predict)?;
+        let (px, now) = Self::pixel(&self.models, bits, ctx, pred, Self::base(*out))?;
+        *out = px;
         if let Some(e) = self.errors.first_mut() {
-            *e = last;
+            *e = now;
         }
         if self.wait.waitcnt > 0 {
             self.wait.waitcnt -= 1;
         } else {
             self.wait.waitcnt = self.wait.random(mask);
-            Self::update(&mut self.models, &ctx, &last, self.wait.trigger);
+            Self::update(&mut self.models, ctx, now, self.wait.trigger);
         }
         Ok(1 + self.wait.waitcnt)
     }
@@ -664,22 +772,23 @@ impl<const CH: usize, const BPC: u32, const TOP: u32> Planes<CH, BPC, TOP> {
         let mut b = *bits;
         let mut stop;
         if i == 0 {
-            stop = self.first(&mut b, [0; CH], &mut cur[0], mask, |_| 0)?;
+            stop = self.first(&mut b, 0, &mut cur[0], mask, 0)?;
             i = 1;
         } else {
             stop = i + self.wait.waitcnt;
         }
         let (models, errors, wait) = (&mut self.models, &mut self.errors[..end], &mut self.wait);
+        let mut ctx = errors[i - 1];
+        let mut left = cur[i - 1];
         while i < end {
-            let left = cur[i - 1];
-            let ctx = errors[i - 1];
-            let mut last = ctx;
-            cur[i] = pixel::<CH, BPC, TOP>(&mut b, models, &mut last, Self::base(cur[i]), |s| (left >> s) & 0xff)?;
-            errors[i] = last;
+            let (px, now) = Self::pixel(models, &mut b, ctx, left, Self::base(cur[i]))?;
+            cur[i] = px;
+            errors[i] = now;
             if i == stop {
-                Self::update(models, &ctx, &last, wait.trigger);
+                Self::update(models, ctx, now, wait.trigger);
                 stop = i + 1 + wait.random(mask);
             }
+            (ctx, left) = (now, px);
             i += 1;
         }
         *bits = b;
@@ -708,19 +817,22 @@ impl<const CH: usize, const BPC: u32, const TOP: u32> Planes<CH, BPC, TOP> {
         let mut b = *bits;
         let mut stop;
         if i == 0 {
-            let (up, ctx) = (prev[0], self.errors[0]);
-            stop = self.first(&mut b, ctx, &mut cur[0], mask, |s| (up >> s) & 0xff)?;
+            stop = self.first(&mut b, self.errors[0], &mut cur[0], mask, prev[0])?;
             i = 1;
         } else {
             stop = i + self.wait.waitcnt;
         }
         let (models, errors, wait) = (&mut self.models, &mut self.errors[..end], &mut self.wait);
-        let mut run_at = 0;
+        // The previous pixel's context and the pixel left of x: kept in
+        // registers, reloaded after a run.
+        let mut ctx = errors[i - 1];
+        let mut left = cur[i - 1];
         while i < end {
-            let (left, up) = (cur[i - 1], prev[i]);
-            if i > 2 && run_at != i && (prev[i - 1] ^ up) & lanes == 0 && (cur[i - 2] ^ left) & lanes == 0 {
+            let up = prev[i];
+            // (The pixels two to the left and up-left are loaded again: in
+            // registers they would push hotter values out.)
+            if i > 2 && ((prev[i - 1] ^ up) | (cur[i - 2] ^ left)) & lanes == 0 {
                 wait.waitcnt = stop - i;
-                run_at = i;
                 // Through a copy, so `b` itself never needs an address and
                 // stays in registers.
                 let mut rb = b;
@@ -736,18 +848,23 @@ impl<const CH: usize, const BPC: u32, const TOP: u32> Planes<CH, BPC, TOP> {
                     return Ok(());
                 }
                 stop = i + wait.waitcnt;
-                continue;
+                (ctx, left) = (errors[i - 1], cur[i - 1]);
+                // After an empty run the pixel is coded, whatever the test.
+                if n > 0 {
+                    continue;
+                }
             }
-            let ctx = errors[i - 1];
-            let mut last = ctx;
-            cur[i] = pixel::<CH, BPC, TOP>(&mut b, models, &mut last, Self::base(cur[i]), |s| {
-                (((left >> s) & 0xff) + ((up >> s) & 0xff)) >> 1
-            })?;
-            errors[i] = last;
+            // The average of left and up in every lane, without carries
+            // between lanes.
+            let pred = (left & up) + (((left ^ up) >> 1) & 0x7f7f_7f7f);
+            let (px, now) = Self::pixel(models, &mut b, ctx, pred, Self::base(cur[i]))?;
+            cur[i] = px;
+            errors[i] = now;
             if i == stop {
-                Self::update(models, &ctx, &last, wait.trigger);
+                Self::update(models, ctx, now, wait.trigger);
                 stop = i + 1 + wait.random(mask);
             }
+            (ctx, left) = (now, px);
             i += 1;
         }
         *bits = b;
@@ -803,6 +920,61 @@ mod tests {
                 assert!((0..1usize << bpc).all(|v| u32::from(fam.code_len[v][k]) <= MAX_CODE_LEN));
             }
         }
+    }
+
+    /// The premise of [`Model`]'s 16-bit keys: no code is more than 8
+    /// times longer with one `k` than with another.
+    #[test]
+    fn len_ratio_is_bounded() {
+        for (bpc, fam) in [(8u32, &FAMILY_8), (5, &FAMILY_5)] {
+            for lens in &fam.code_len[..1 << bpc] {
+                let lens = &lens[..bpc as usize];
+                let (min, max) = (lens.iter().min().unwrap(), lens.iter().max().unwrap());
+                assert!(*min >= 1 && u32::from(*max) <= 8 * u32::from(*min), "bpc {bpc}: {lens:?}");
+            }
+        }
+    }
+
+    /// The largest cost the keys can hold, reached the way the bound in
+    /// [`Model`] allows: values coded cheapest with `k` = 0 (cost 1) and
+    /// dearest with `k` = 7 (cost 8), under the highest trigger.
+    #[test]
+    fn keys_do_not_overflow() {
+        let mut m = Model::new(8);
+        let trigger = *TRIGGER.iter().max().unwrap();
+        for _ in 0..10_000 {
+            m.update::<8>(0, 0, trigger);
+        }
+        let keys = m.keys[0].map(|k| u32::from(k as u16 ^ 0x8000));
+        assert_eq!(m.best[0], 0);
+        assert!(keys[0] >> 3 <= trigger && keys[7] >> 3 > 7 * (trigger / 2), "{keys:?}");
+    }
+
+    /// The one-byte table decodes what the long way decodes.
+    #[test]
+    fn short_codes_match_the_long_way() {
+        fn check<const BPC: u32>() {
+            let mut short = 0;
+            for k in 0..BPC as usize {
+                for byte in 0..256u64 {
+                    // Every continuation of the byte, as far as the longest code.
+                    for rest in [0, 1, 0x5a5a5a5a, u64::MAX >> 8] {
+                        let buf = byte << 56 | rest;
+                        let entry = family::<BPC>().short[k][byte as usize];
+                        if entry != 0 {
+                            short += 1;
+                            let want = long_code::<BPC>(buf, k);
+                            assert_eq!(want, Ok((u32::from(entry >> 8), u32::from(entry & 0xff))), "k {k} {buf:x}");
+                        } else if let Ok((_, len)) = long_code::<BPC>(buf, k) {
+                            assert!(len > 8, "k {k} {buf:x}");
+                        }
+                    }
+                }
+            }
+            assert!(short > 0);
+        }
+        check::<8>();
+        check::<5>();
     }
 
     #[test]
