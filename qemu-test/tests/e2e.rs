@@ -400,3 +400,57 @@ fn long_pulled_link_reconnects() {
     q.wait_for_line_after(mark, "spice: first frame in ", FIRST_FRAME).unwrap();
     same_frame(name, &mut q, server.qemu_mut(), SAME_FRAME);
 }
+
+/// Band frames the streams test's guest draws: at its pace under TCG (see
+/// the test's log) enough for spice-server to start streams (20 frames
+/// of one box, each within 200 ms of the last) and run them a while.
+const STREAM_FRAMES: u32 = 150;
+/// Enter → `ANIMATION-DONE` on the server's serial.
+const ANIMATION: Duration = Duration::from_secs(180);
+/// `ANIMATION-DONE` → Clove has seen the last stream go.
+const STREAMS_END: Duration = Duration::from_secs(60);
+
+/// The numbers of a `spice: streams: C created, F MJPEG frames decoded, R
+/// reports sent, L live` line of Clove's.
+fn stream_counts(line: &str) -> Option<[u64; 4]> {
+    let rest = line.split("spice: streams: ").nth(1)?;
+    let mut n = rest.split(' ').filter_map(|w| w.parse().ok());
+    Some([n.next()?, n.next()?, n.next()?, n.next()?])
+}
+
+/// Video: with `streaming-video=all` spice-server turns the guest's band
+/// animation into MJPEG streams. Clove must decode their frames, send the
+/// reports the server asks for, and end on exactly the server's frame: when
+/// a stream stops (1 s after its last frame) the server redraws its area
+/// losslessly, and that must replace the lossy pixels.
+#[test]
+fn mjpeg_streams_end_on_the_lossless_frame() {
+    let _turn = one_at_a_time();
+    let name = "e2e-streams";
+    let scenario = Scenario::AnimateThenStop { frames: STREAM_FRAMES };
+    let mut config = server_config(name, None, ImageCompression::AutoGlz, scenario);
+    config.spice_options = vec!["streaming-video=all".into()];
+    let mut server = SpiceServer::start(config).unwrap_or_else(|e| panic!("{name}: server: {e}"));
+    let mut q = clove(name, &format!("server=spice://10.0.2.2:{}", server.port()));
+    q.wait_for_line("spice: first frame in ", FIRST_FRAME).unwrap();
+    // The animation starts only now, so all of it goes to Clove.
+    qemu_test::input::tap(server.qemu_mut(), "ret").unwrap();
+    let started = server.qemu().wait_for_line(guest::ANIMATING, ERROR_SHOWN).unwrap();
+    let done = server.qemu().wait_for_line(guest::ANIMATION_DONE, ANIMATION).unwrap();
+    // The server's streams outlive the last frame by a second: Clove logs
+    // its counts once the last one is gone, after this mark.
+    let mark = q.serial_mark();
+    eprintln!("{name}: {started} .. {done}");
+    let line = q.wait_for_line_after(mark, ", 0 live", STREAMS_END).unwrap();
+    let [created, frames, reports, _] = stream_counts(&line).unwrap_or_else(|| panic!("{line}"));
+    eprintln!("{name}: {created} streams, {frames} MJPEG frames decoded, {reports} reports sent");
+    let serial = q.serial();
+    assert!(created > 0 && frames > 0, "no video stream came:\n{serial}");
+    // Clove announces STREAM_REPORT, so the server asks for reports.
+    assert!(reports > 0, "no STREAM_REPORT sent:\n{serial}");
+    assert!(!serial.contains("draw error"), "{serial}");
+    same_frame(name, &mut q, server.qemu_mut(), SAME_FRAME);
+    // Still the same a while later: no lossy frame came after the redraw.
+    std::thread::sleep(Duration::from_secs(3));
+    same_frame(name, &mut q, server.qemu_mut(), Duration::ZERO);
+}
