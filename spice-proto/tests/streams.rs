@@ -167,6 +167,7 @@ fn stream_mjpeg_capture_decodes_every_frame() {
     assert!(counts.reports > 0);
     // The session ends after the animation: every stream was destroyed.
     assert_eq!(counts.live, 0);
+    assert_eq!(counts.largest, (32, 128));
 }
 
 /// The capture's display messages fed one at a time: after each STREAM_DATA

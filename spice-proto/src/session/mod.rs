@@ -289,8 +289,8 @@ impl Session {
         all.into_iter().map(|(t, n)| (t.into(), n)).collect()
     }
 
-    /// Video streams created, frames decoded and drawn, reports sent so
-    /// far, and streams alive now.
+    /// Video streams created, frames decoded and drawn, reports sent and
+    /// the largest stream so far, and streams alive now.
     pub fn stream_counts(&self) -> StreamCounts {
         let mut n = StreamCounts::default();
         for slot in &self.slots {
@@ -300,6 +300,10 @@ impl Session {
                 n.frames += c.frames;
                 n.reports += c.reports;
                 n.live += c.live;
+                let area = |(w, h): (u32, u32)| u64::from(w) * u64::from(h);
+                if area(c.largest) > area(n.largest) {
+                    n.largest = c.largest;
+                }
             }
         }
         n

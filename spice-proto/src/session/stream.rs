@@ -86,6 +86,8 @@ pub struct StreamCounts {
     pub reports: u64,
     /// Streams alive now.
     pub live: u64,
+    /// The largest stream's frame size (width, height), by area.
+    pub largest: (u32, u32),
 }
 
 #[derive(Default)]
@@ -122,6 +124,10 @@ impl Streams {
             },
         );
         self.counts.created += 1;
+        let (w, h) = self.counts.largest;
+        if u64::from(s.stream_width) * u64::from(s.stream_height) > u64::from(w) * u64::from(h) {
+            self.counts.largest = (s.stream_width, s.stream_height);
+        }
         if replaced {
             return Err(DrawFailure(format!("stream {} was created again; the old one is replaced", s.id)));
         }
