@@ -493,15 +493,15 @@ impl Attempt<'_, '_> {
     }
 
     /// `spice: streams: 32 created, 1600 MJPEG frames decoded, 320 reports
-    /// sent, 0 live` when they changed: with the stats (`periodic`), and as
-    /// soon as the last live stream is gone.
+    /// sent, 0 live, largest 32x128` when they changed: with the stats
+    /// (`periodic`), and as soon as the last live stream is gone.
     fn log_streams(&mut self, periodic: bool) {
         let s = self.session.stream_counts();
         if s != self.streams_logged && (periodic || s.live == 0) {
             self.streams_logged = s;
             self.c.con.log(format_args!(
-                "spice: streams: {} created, {} MJPEG frames decoded, {} reports sent, {} live",
-                s.created, s.frames, s.reports, s.live
+                "spice: streams: {} created, {} MJPEG frames decoded, {} reports sent, {} live, largest {}x{}",
+                s.created, s.frames, s.reports, s.live, s.largest.0, s.largest.1
             ));
         }
     }
