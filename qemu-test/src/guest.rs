@@ -329,8 +329,11 @@ if [ -n "$draw" ]; then
     while :; do cat "$other" > /dev/fb0; cat "$img" > /dev/fb0; done
   fi
   if [ -n "$frames" ]; then
+    # tty1 is open before the marker, so an Enter right after it is kept.
+    exec 3< /dev/tty1
     say "ANIMATION-WAITING uptime=$(uptime)"
-    read -r _ < /dev/tty1
+    read -r _ <&3
+    exec 3<&-
     say "ANIMATING band $frames frames uptime=$(uptime)"
     # Each frame is one write of rows 560..688 (512 KiB at byte 2293760),
     # so QEMU's display refresh rarely sees half of one, then a pause so
