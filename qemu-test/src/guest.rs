@@ -104,12 +104,15 @@ pub enum Scenario {
     /// its inverse as fast as the guest can, forever: every pixel changes
     /// every frame (the sustained update-rate benchmark).
     Animate,
-    /// Draw the known picture, print `IMAGE-DRAWN`, wait for Enter on the
-    /// keyboard's VT (tty1; the test presses it, e.g. once a client is
-    /// connected), then alternate the band (rows 560..688) with the known
-    /// rows `frames` times as fast as the guest can, put the known rows
-    /// back and print [`ANIMATION_DONE`]: an animation of bounded length
-    /// that spice-server's video detection turns into streams.
+    /// Draw the known picture, print [`ANIMATION_WAITING`], wait for Enter
+    /// on the keyboard's VT (tty1; the test presses it, e.g. once a client
+    /// is connected), then alternate the band (rows 560..688) with the
+    /// known rows `frames` times, put the known rows back and print
+    /// [`ANIMATION_DONE`]: an animation of bounded length that
+    /// spice-server's video detection turns into streams. Each frame is
+    /// one 512 KiB write and an 80 ms pause (about 8 frames per second
+    /// under TCG): frames faster than QEMU's display refresh, or written in
+    /// pieces, reach the server torn and never become a stream.
     AnimateThenStop {
         /// Band writes plus restores, before the final restore.
         frames: u32,

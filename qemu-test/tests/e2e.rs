@@ -401,9 +401,9 @@ fn long_pulled_link_reconnects() {
     same_frame(name, &mut q, server.qemu_mut(), SAME_FRAME);
 }
 
-/// Band frames the streams test's guest draws: at its pace under TCG (see
-/// the test's log) enough for spice-server to start streams (20 frames
-/// of one box, each within 200 ms of the last) and run them a while.
+/// Band frames the streams test's guest draws: at its pace under TCG
+/// (about 8 per second) enough for spice-server to start streams (20
+/// frames of one box, each within 200 ms of the last) and run them a while.
 const STREAM_FRAMES: u32 = 150;
 /// Enter → `ANIMATION-DONE` on the server's serial.
 const ANIMATION: Duration = Duration::from_secs(180);
