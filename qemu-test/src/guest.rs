@@ -111,8 +111,9 @@ pub enum Scenario {
     /// [`ANIMATION_DONE`]: an animation of bounded length that
     /// spice-server's video detection turns into streams. Each frame is
     /// one 512 KiB write and an 80 ms pause (about 8 frames per second
-    /// under TCG): frames faster than QEMU's display refresh, or written in
-    /// pieces, reach the server torn and never become a stream.
+    /// under TCG). Unpaced (about 70 per second) the frames outrun QEMU's
+    /// display refresh, reach the server torn into boxes of varying size,
+    /// and no stream ever started in our runs.
     AnimateThenStop {
         /// Band writes plus restores, before the final restore.
         frames: u32,
