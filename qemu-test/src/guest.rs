@@ -12,6 +12,9 @@
 //!    draws over the picture again, copies `/img/<name>.raw` to `/dev/fb0`
 //!    (repeated to fill a larger one) and prints `IMAGE-DRAWN <name> uptime=…`;
 //!    with `clove.animate=<other>` it then alternates the two pictures forever;
+//!    with `clove.animate_frames=N` it waits for Enter on tty1, alternates
+//!    the band with the known rows N times, restores them and prints
+//!    `ANIMATION-DONE`;
 //!    with `clove.band_every=N` it writes the band and restores the rows,
 //!    every N seconds, forever;
 //! 4. with `clove.cursor=<tty>`: starts the guest helper's DRM cursor, which
@@ -101,6 +104,20 @@ pub enum Scenario {
     /// its inverse as fast as the guest can, forever: every pixel changes
     /// every frame (the sustained update-rate benchmark).
     Animate,
+    /// Draw the known picture, print [`ANIMATION_WAITING`], wait for Enter
+    /// on the keyboard's VT (tty1; the test presses it, e.g. once a client
+    /// is connected), then alternate the band (rows 560..688) with the
+    /// known rows `frames` times, put the known rows back and print
+    /// [`ANIMATION_DONE`]: an animation of bounded length that
+    /// spice-server's video detection turns into streams. Each frame is
+    /// one 512 KiB write and an 80 ms pause (about 8 frames per second
+    /// under TCG). Unpaced (about 70 per second) the frames outrun QEMU's
+    /// display refresh, reach the server torn into boxes of varying size,
+    /// and no stream ever started in our runs.
+    AnimateThenStop {
+        /// Band writes plus restores, before the final restore.
+        frames: u32,
+    },
     /// Draw the known picture, then every `every_secs` seconds, forever,
     /// write the band over it and then put the known rows back: updates
     /// that come after any client's first frame (GLZ only compresses those).
@@ -153,6 +170,13 @@ pub const MOUSE: &str = "MOUSE ";
 /// Printed by the guest once the band is on screen.
 pub const UPDATED: &str = "IMAGE-UPDATED";
 
+/// Printed once [`Scenario::AnimateThenStop`] waits for Enter on tty1.
+pub const ANIMATION_WAITING: &str = "ANIMATION-WAITING";
+/// Printed when [`Scenario::AnimateThenStop`] starts drawing frames.
+pub const ANIMATING: &str = "ANIMATING";
+/// Printed once [`Scenario::AnimateThenStop`] has put the known picture back.
+pub const ANIMATION_DONE: &str = "ANIMATION-DONE";
+
 impl Default for Scenario {
     fn default() -> Self {
         Scenario::Draw(TestImage::Known)
@@ -177,6 +201,9 @@ impl Scenario {
                     format!("clove.draw={}", TestImage::Known.name()),
                     format!("clove.animate={}", TestImage::Inverse.name()),
                 ]
+            }
+            Scenario::AnimateThenStop { frames } => {
+                vec![format!("clove.draw={}", TestImage::Known.name()), format!("clove.animate_frames={frames}")]
             }
             Scenario::FullHd => vec![format!("clove.draw={}", TestImage::Known.name()), "clove.fb=1920x1080".into()],
             Scenario::BandLoop { every_secs } => {
@@ -204,6 +231,7 @@ impl Scenario {
             | Scenario::BandLoop { .. }
             | Scenario::Animate
             | Scenario::FullHd => DRAWN,
+            Scenario::AnimateThenStop { .. } => ANIMATION_WAITING,
             Scenario::Cursor { .. } => clove_guest_helper::marker::READY,
         }
     }
@@ -214,7 +242,7 @@ impl Scenario {
         match self {
             Scenario::Idle | Scenario::Animate | Scenario::FullHd | Scenario::Shell | Scenario::BandLoop { .. } => None,
             Scenario::Draw(img) => Some(img.render()),
-            Scenario::Cursor { .. } => Some(TestImage::Known.render()),
+            Scenario::Cursor { .. } | Scenario::AnimateThenStop { .. } => Some(TestImage::Known.render()),
             Scenario::DrawThenBand { .. } => Some(crate::testimage::known_with_band()),
         }
     }
@@ -241,11 +269,12 @@ mount -t devtmpfs dev /dev
 uptime() { cut -d' ' -f1 /proc/uptime; }
 say() { echo "$*" > /dev/ttyS0; }
 fail() { say "GUEST-ERROR: $*"; sleep 1; poweroff -f; }
-draw=; modules=; band_after=; band_every=; animate=; fbsize=1024x768; cursor=; shell=
+draw=; modules=; band_after=; band_every=; animate=; frames=; fbsize=1024x768; cursor=; shell=
 for a in $(cat /proc/cmdline); do
   case $a in
     clove.draw=*) draw=${a#*=};;
     clove.animate=*) animate=${a#*=};;
+    clove.animate_frames=*) frames=${a#*=};;
     clove.fb=*) fbsize=${a#*=};;
     clove.modules=*) modules=$(echo "${a#*=}" | tr , ' ');;
     clove.band_after=*) band_after=${a#*=};;
@@ -302,6 +331,31 @@ if [ -n "$draw" ]; then
     [ -f "$other" ] || fail "no picture $other"
     say "ANIMATING $draw $animate"
     while :; do cat "$other" > /dev/fb0; cat "$img" > /dev/fb0; done
+  fi
+  if [ -n "$frames" ]; then
+    # tty1 is open before the marker, so an Enter right after it is kept.
+    exec 3< /dev/tty1
+    say "ANIMATION-WAITING uptime=$(uptime)"
+    read -r _ <&3
+    exec 3<&-
+    say "ANIMATING band $frames frames uptime=$(uptime)"
+    # Each frame is one write of rows 560..688 (512 KiB at byte 2293760),
+    # so QEMU's display refresh rarely sees half of one, then a pause so
+    # that every frame is a refresh of its own: spice-server only streams
+    # a box that changes whole, again and again.
+    at="bs=524288 count=1 seek=2293760 oflag=seek_bytes conv=notrunc"
+    i=0
+    while [ $i -lt "$frames" ]; do
+      if [ $((i % 2)) = 0 ]; then
+        dd if=/img/band.raw of=/dev/fb0 $at 2>/dev/null
+      else
+        dd if="$img" of=/dev/fb0 skip=2293760 iflag=skip_bytes $at 2>/dev/null
+      fi
+      usleep 80000
+      i=$((i + 1))
+    done
+    dd if="$img" of=/dev/fb0 skip=2293760 iflag=skip_bytes $at 2>/dev/null
+    say "ANIMATION-DONE frames=$frames uptime=$(uptime)"
   fi
   if [ -n "$band_after" ]; then
     sleep "$band_after"
@@ -750,6 +804,9 @@ mod tests {
         let cursor = Scenario::Cursor { control: "/dev/ttyS1" };
         assert!(cmdline(&cursor, &[]).ends_with(" clove.draw=known clove.cursor=/dev/ttyS1"));
         assert_eq!(cursor.done_marker(), clove_guest_helper::marker::READY);
+        let anim = Scenario::AnimateThenStop { frames: 150 };
+        assert!(cmdline(&anim, &[]).ends_with(" clove.draw=known clove.animate_frames=150"));
+        assert_eq!(anim.done_marker(), ANIMATION_WAITING);
     }
 
     #[test]

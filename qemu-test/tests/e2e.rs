@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use qemu_test::e2e::{one_at_a_time, server_config, wait_for_same_frame, FIRST_FRAME, SAME_FRAME, SERVER_BOOT};
 use qemu_test::guest::{self, Guest};
 use qemu_test::spice_server::free_port;
-use qemu_test::{DnsServer, Image, ImageCompression, Qemu, QemuConfig, Record, Scenario, SpiceServer, Variant};
+use qemu_test::{DnsServer, Image, ImageCompression, Qemu, QemuConfig, Record, Scenario, SpiceServer, Variant, Vga};
 
 /// An error must be on serial this soon after Clove starts.
 const ERROR_SHOWN: Duration = Duration::from_secs(90);
@@ -399,4 +399,77 @@ fn long_pulled_link_reconnects() {
     q.set_link("net0", true).unwrap();
     q.wait_for_line_after(mark, "spice: first frame in ", FIRST_FRAME).unwrap();
     same_frame(name, &mut q, server.qemu_mut(), SAME_FRAME);
+}
+
+/// Band frames the streams test's guest draws: at its pace under TCG
+/// (about 8 per second) enough for spice-server to start streams (20
+/// frames of one box, each within 200 ms of the last) and run them a while.
+const STREAM_FRAMES: u32 = 150;
+/// Enter → `ANIMATION-DONE` on the server's serial.
+const ANIMATION: Duration = Duration::from_secs(180);
+/// `ANIMATION-DONE` → Clove has seen the last stream go.
+const STREAMS_END: Duration = Duration::from_secs(60);
+
+/// A `spice: streams: C created, F MJPEG frames decoded, R reports sent, L
+/// live, largest WxH` line of Clove's: ([C, F, R, L], "WxH").
+fn stream_counts(line: &str) -> Option<([u64; 4], &str)> {
+    let rest = line.split("spice: streams: ").nth(1)?;
+    let mut n = rest.split(' ').filter_map(|w| w.parse().ok());
+    let counts = [n.next()?, n.next()?, n.next()?, n.next()?];
+    Some((counts, rest.split(", largest ").nth(1)?))
+}
+
+/// Video: with `streaming-video=all` spice-server turns the guest's band
+/// animation into MJPEG streams. Clove must decode their frames, send the
+/// reports the server asks for, and end on exactly the server's frame: when
+/// a stream stops (1 s after its last frame) the server redraws its area
+/// losslessly, and that must replace the lossy pixels. `largest`: the
+/// largest stream's size, as Clove's log says it (`WxH`).
+fn mjpeg_streams(name: &str, vga: Vga, largest: &str) {
+    let _turn = one_at_a_time();
+    let scenario = Scenario::AnimateThenStop { frames: STREAM_FRAMES };
+    let mut config = server_config(name, None, ImageCompression::AutoGlz, scenario);
+    config.spice_options = vec!["streaming-video=all".into()];
+    if vga == Vga::Qxl {
+        // The guest's qxl DRM driver draws the band as one QXL command.
+        config.vga = Vga::Qxl;
+        config.guest.modules = vec!["qxl".into()];
+        config.append.push("clove.modules=qxl".into());
+    }
+    let mut server = SpiceServer::start(config).unwrap_or_else(|e| panic!("{name}: server: {e}"));
+    let mut q = clove(name, &format!("server=spice://10.0.2.2:{}", server.port()));
+    q.wait_for_line("spice: first frame in ", FIRST_FRAME).unwrap();
+    // The animation starts only now, so all of it goes to Clove.
+    qemu_test::input::tap(server.qemu_mut(), "ret").unwrap();
+    let started = server.qemu().wait_for_line(guest::ANIMATING, ERROR_SHOWN).unwrap();
+    let done = server.qemu().wait_for_line(guest::ANIMATION_DONE, ANIMATION).unwrap();
+    // The server's streams outlive the last frame by a second: Clove logs
+    // its counts once the last one is gone, after this mark.
+    let mark = q.serial_mark();
+    eprintln!("{name}: {started} .. {done}");
+    let line = q.wait_for_line_after(mark, ", 0 live", STREAMS_END).unwrap();
+    let ([created, frames, reports, _], size) = stream_counts(&line).unwrap_or_else(|| panic!("{line}"));
+    eprintln!("{name}: {created} streams (largest {size}), {frames} MJPEG frames decoded, {reports} reports sent");
+    let serial = q.serial();
+    assert!(created > 0 && frames > 0, "no video stream came:\n{serial}");
+    assert_eq!(size, largest, "{line}");
+    // Clove announces STREAM_REPORT, so the server asks for reports.
+    assert!(reports > 0, "no STREAM_REPORT sent:\n{serial}");
+    assert!(!serial.contains("draw error"), "{serial}");
+    same_frame(name, &mut q, server.qemu_mut(), SAME_FRAME);
+    // Still the same a while later: no lossy frame came after the redraw.
+    std::thread::sleep(Duration::from_secs(3));
+    same_frame(name, &mut q, server.qemu_mut(), Duration::ZERO);
+}
+
+/// Std VGA: QEMU sends the band as 32-pixel-wide strips, one stream each.
+#[test]
+fn mjpeg_streams_end_on_the_lossless_frame() {
+    mjpeg_streams("e2e-streams", Vga::Std, "32x128");
+}
+
+/// QXL with the guest's DRM driver: the whole band is one stream.
+#[test]
+fn mjpeg_streams_on_qxl_end_on_the_lossless_frame() {
+    mjpeg_streams("e2e-streams-qxl", Vga::Qxl, "1024x128");
 }

@@ -157,10 +157,17 @@ fn stream_mjpeg_capture_decodes_every_frame() {
     let errors = draw_errors(&report.events);
     assert!(errors.is_empty(), "draw errors {errors:?}");
     let sent: usize = report.channels.iter().map(|c| c.messages.get(&STREAM_DATA).copied().unwrap_or(0)).sum();
-    let decoded = session.stream_frames_decoded();
-    println!("stream-mjpeg: {decoded} of {sent} STREAM_DATA frames decoded");
-    assert!(decoded > 0);
-    assert_eq!(decoded, sent as u64);
+    let created: usize = report.channels.iter().map(|c| c.messages.get(&STREAM_CREATE).copied().unwrap_or(0)).sum();
+    let counts = session.stream_counts();
+    println!("stream-mjpeg: {counts:?} of {created} STREAM_CREATE, {sent} STREAM_DATA");
+    assert!(counts.frames > 0);
+    assert_eq!(counts.frames, sent as u64);
+    assert_eq!(counts.created, created as u64);
+    // Every stream asked for reports (STREAM_ACTIVATE_REPORT).
+    assert!(counts.reports > 0);
+    // The session ends after the animation: every stream was destroyed.
+    assert_eq!(counts.live, 0);
+    assert_eq!(counts.largest, (32, 128));
 }
 
 /// The capture's display messages fed one at a time: after each STREAM_DATA
@@ -272,7 +279,7 @@ fn top_down_frame_lands_in_dest_inside_clip() {
             assert_eq!(px(&s, x as u32, y as u32), want, "({x}, {y})");
         }
     }
-    assert_eq!(s.stream_frames_decoded(), 1);
+    assert_eq!(s.stream_counts().frames, 1);
 }
 
 #[test]
@@ -379,7 +386,7 @@ fn frame_too_large_for_decode_limits() {
     s.receive(d, &msg(STREAM_DATA, &stream_data(1, 5, GRAD))).unwrap();
     let ev = events(&mut s);
     assert!(matches!(&draw_errors(&ev)[..], [Event::DrawError(e)] if e.contains("21")), "{ev:?}");
-    assert_eq!(s.stream_frames_decoded(), 0);
+    assert_eq!(s.stream_counts().frames, 0);
 }
 
 #[test]

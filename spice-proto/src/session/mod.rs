@@ -34,6 +34,7 @@ use inputs::{Inputs, Key};
 use link::{Handshake, LinkConfig, LinkFailure};
 
 pub use display::DisplayConfig;
+pub use stream::StreamCounts;
 
 /// Everything a session needs to know up front.
 #[derive(Clone, Debug)]
@@ -288,12 +289,21 @@ impl Session {
         all.into_iter().map(|(t, n)| (t.into(), n)).collect()
     }
 
-    /// How many video stream frames were decoded and drawn so far.
-    pub fn stream_frames_decoded(&self) -> u64 {
-        let mut n = 0;
+    /// Video streams created, frames decoded and drawn, reports sent and
+    /// the largest stream so far, and streams alive now.
+    pub fn stream_counts(&self) -> StreamCounts {
+        let mut n = StreamCounts::default();
         for slot in &self.slots {
             if let State::Open { kind: Kind::Display(d), .. } = &slot.state {
-                n += d.streams.frames;
+                let c = d.streams.counts();
+                n.created += c.created;
+                n.frames += c.frames;
+                n.reports += c.reports;
+                n.live += c.live;
+                let area = |(w, h): (u32, u32)| u64::from(w) * u64::from(h);
+                if area(c.largest) > area(n.largest) {
+                    n.largest = c.largest;
+                }
             }
         }
         n

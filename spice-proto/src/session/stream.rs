@@ -75,11 +75,26 @@ pub(super) struct Frame<'a> {
     pub data: &'a [u8],
 }
 
+/// What the streams did so far (all display channels of a session).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct StreamCounts {
+    /// Streams set up (STREAM_CREATE accepted).
+    pub created: u64,
+    /// Frames decoded and drawn.
+    pub frames: u64,
+    /// Rate-control STREAM_REPORTs sent (refusals not counted).
+    pub reports: u64,
+    /// Streams alive now.
+    pub live: u64,
+    /// The largest stream's frame size (width, height), by area.
+    pub largest: (u32, u32),
+}
+
 #[derive(Default)]
 pub(super) struct Streams {
     live: BTreeMap<u32, Stream>,
-    /// Frames decoded and drawn so far.
-    pub(super) frames: u64,
+    /// All but `live`, which [`Streams::counts`] fills in.
+    counts: StreamCounts,
 }
 
 impl Streams {
@@ -108,10 +123,20 @@ impl Streams {
                 tables: Vec::new(),
             },
         );
+        self.counts.created += 1;
+        let (w, h) = self.counts.largest;
+        if u64::from(s.stream_width) * u64::from(s.stream_height) > u64::from(w) * u64::from(h) {
+            self.counts.largest = (s.stream_width, s.stream_height);
+        }
         if replaced {
             return Err(DrawFailure(format!("stream {} was created again; the old one is replaced", s.id)));
         }
         Ok(())
+    }
+
+    /// What the streams did so far, and how many are alive.
+    pub(super) fn counts(&self) -> StreamCounts {
+        StreamCounts { live: self.live.len() as u64, ..self.counts }
     }
 
     /// STREAM_CLIP.
@@ -159,7 +184,7 @@ impl Streams {
         };
         let drawn = draw(canvas, limits, st, f);
         if drawn.is_ok() {
-            self.frames += 1;
+            self.counts.frames += 1;
         }
         if let Some(r) = st.report.as_mut() {
             if r.frames == 0 {
@@ -180,6 +205,7 @@ impl Streams {
                     audio_delay: u32::MAX,
                 };
                 sender.send(StreamReport::MSG_TYPE, &report.to_vec());
+                self.counts.reports += 1;
                 r.frames = 0;
                 r.drops = 0;
             }

@@ -21,7 +21,7 @@ use drivers::net::smoltcp::wire::Ipv4Address;
 use spice_proto::consts::ChannelType;
 use spice_proto::msg::display::image_compression as ic;
 use spice_proto::session::link::LinkFailure;
-use spice_proto::session::{Event, Handle, Session, SessionConfig, SessionError};
+use spice_proto::session::{Event, Handle, Session, SessionConfig, SessionError, StreamCounts};
 
 /// TCP handshake limit per channel.
 const CONNECT_TIMEOUT_MS: u64 = 10_000;
@@ -107,6 +107,8 @@ struct Attempt<'c, 'a> {
     first_draw_error: Option<String>,
     /// How many codecs the last `spice: images:` line named.
     codecs_logged: usize,
+    /// The video stream counts the last `spice: streams:` line gave.
+    streams_logged: StreamCounts,
     stats: Stats,
     /// The link as the attempt last saw it.
     link: bool,
@@ -150,6 +152,7 @@ pub fn run(c: &mut Client<'_>, addr: Ipv4Address) -> Outcome {
         draw_errors: 0,
         first_draw_error: None,
         codecs_logged: 0,
+        streams_logged: StreamCounts::default(),
         stats: Stats { at_ms: start_ms, ..Default::default() },
         link: true,
         fwd: input::Forward::default(),
@@ -216,6 +219,7 @@ impl Attempt<'_, '_> {
                 self.stats.flushes += 1;
             }
             self.heap_peak = self.heap_peak.max(memory::heap_used());
+            self.log_streams(false);
             if let Err(o) = self.timeouts() {
                 return o;
             }
@@ -458,6 +462,7 @@ impl Attempt<'_, '_> {
         if self.session.images_decoded().len() != self.codecs_logged {
             self.log_images();
         }
+        self.log_streams(true);
         let ms = now - self.stats.at_ms;
         let flushes = self.stats.flushes;
         let pixels = self.desktop.pixels - self.stats.pixels;
@@ -485,6 +490,20 @@ impl Attempt<'_, '_> {
             pixels: self.desktop.pixels,
             flushes: 0,
         };
+    }
+
+    /// `spice: streams: 32 created, 1600 MJPEG frames decoded, 320 reports
+    /// sent, 0 live, largest 32x128` when they changed: with the stats
+    /// (`periodic`), and as soon as the last live stream is gone.
+    fn log_streams(&mut self, periodic: bool) {
+        let s = self.session.stream_counts();
+        if s != self.streams_logged && (periodic || s.live == 0) {
+            self.streams_logged = s;
+            self.c.con.log(format_args!(
+                "spice: streams: {} created, {} MJPEG frames decoded, {} reports sent, {} live, largest {}x{}",
+                s.created, s.frames, s.reports, s.live, s.largest.0, s.largest.1
+            ));
+        }
     }
 
     /// `log=debug`: bytes per channel and images decoded per type, so far.
