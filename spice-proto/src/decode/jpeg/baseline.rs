@@ -270,15 +270,17 @@ struct Plane {
     data: Vec<u8>,
     /// Bytes per row: whole blocks across the image.
     stride: usize,
-    /// Rows per MCU row.
+    /// Rows per MCU row (8 or 16).
     rows: usize,
+    /// log2 of `rows`.
+    rows_log2: u32,
 }
 
 impl Plane {
     /// Row `y` of the component (which must be among the three MCU rows held), `len` samples.
     #[inline(always)]
     fn row(&self, y: usize, len: usize) -> &[u8] {
-        let at = ((y / self.rows) % 3 * self.rows + y % self.rows) * self.stride;
+        let at = (((y >> self.rows_log2) % 3 << self.rows_log2) + (y & (self.rows - 1))) * self.stride;
         &self.data[at..at + len]
     }
 }
@@ -297,10 +299,10 @@ fn decode_scan(data: &[u8], h: &Headers) -> Result<Pixels, DecodeError> {
     let mut planes = Vec::with_capacity(h.comps.len());
     for c in &h.comps {
         let (stride, rows) = (mcu_w * c.h * 8, c.v * 8);
-        planes.push(Plane { data: zeroed(3 * rows * stride, width, height)?, stride, rows });
+        planes.push(Plane { data: zeroed(3 * rows * stride, width, height)?, stride, rows, rows_log2: rows.ilog2() });
     }
     let mut out: Vec<u32> = zeroed(width * height, width, height)?;
-    let mut emit = Emitter::new(layout, width, height)?;
+    let emit = Emitter::new(layout, width, height);
 
     let mut bits = Bits::new(data, h.scan_start);
     let mut preds = [0i32; 3];
@@ -358,24 +360,20 @@ struct Emitter {
     chroma_w: usize,
     /// Whether to use the triangle filter (libjpeg: more than 2 chroma samples a row).
     fancy: bool,
-    /// A row of each chroma component's column values, with the edge
-    /// repeated at both ends: the fancy filters' input.
-    sums: [Vec<u16>; 2],
 }
 
 impl Emitter {
-    fn new(layout: Layout, width: usize, height: usize) -> Result<Self, DecodeError> {
+    fn new(layout: Layout, width: usize, height: usize) -> Self {
         let chroma_w = match layout {
             Layout::H2V1 | Layout::H2V2 => width.div_ceil(2),
             _ => width,
         };
-        let sums = [zeroed(chroma_w + 2, width, height)?, zeroed(chroma_w + 2, width, height)?];
-        Ok(Emitter { layout, width, height, chroma_w, fancy: chroma_w > 2, sums })
+        Emitter { layout, width, height, chroma_w, fancy: chroma_w > 2 }
     }
 
     /// Emits the pixel rows of MCU row `m` (`rows` tall), whose planes and
     /// (for 2×2) neighbouring MCU rows are decoded.
-    fn mcu_row(&mut self, m: usize, rows: usize, planes: &[Plane], out: &mut [u32]) {
+    fn mcu_row(&self, m: usize, rows: usize, planes: &[Plane], out: &mut [u32]) {
         let w = self.width;
         let last = ((m + 1) * rows).min(self.height);
         for (y, out) in (m * rows..last).zip(out[m * rows * w..last * w].chunks_exact_mut(w)) {
@@ -400,64 +398,55 @@ impl Emitter {
                     }
                 }
                 Layout::H2V1 => {
-                    for (sums, plane) in self.sums.iter_mut().zip(&planes[1..]) {
-                        column_sums(sums, plane.row(y, self.chroma_w), None);
-                    }
-                    h2_row::<1, 2, 2>(luma, &self.sums, out);
+                    let (cb, cr) = (planes[1].row(y, self.chroma_w), planes[2].row(y, self.chroma_w));
+                    // With far = near, the 2×2 filter's column sums are 4 × the
+                    // samples, and these biases give jdsample.c's h2v1 rounding.
+                    h2_row::<4, 8>(luma, [cb, cb], [cr, cr], out);
                 }
                 Layout::H2V2 => {
                     // The nearer chroma row and the next nearer (above for
                     // even rows, below for odd), the image's edge rows repeated.
-                    let (near, far) = (
-                        y / 2,
-                        if y % 2 == 0 { (y / 2).saturating_sub(1) } else { (y / 2 + 1).min((self.height - 1) / 2) },
-                    );
-                    for (sums, plane) in self.sums.iter_mut().zip(&planes[1..]) {
-                        column_sums(sums, plane.row(near, self.chroma_w), Some(plane.row(far, self.chroma_w)));
-                    }
-                    h2_row::<8, 7, 4>(luma, &self.sums, out);
+                    let near = y / 2;
+                    let far = if y % 2 == 0 { near.saturating_sub(1) } else { (near + 1).min((self.height - 1) / 2) };
+                    let (cb, cr, w) = (&planes[1], &planes[2], self.chroma_w);
+                    h2_row::<8, 7>(luma, [cb.row(near, w), cb.row(far, w)], [cr.row(near, w), cr.row(far, w)], out);
                 }
             }
         }
     }
 }
 
-/// `sums[1..=n]` = the chroma row's values (3 × near + far with a second
-/// row), `sums[0]` and `sums[n + 1]` repeating the ends.
-fn column_sums(sums: &mut [u16], near: &[u8], far: Option<&[u8]>) {
-    let n = near.len();
-    let inner = &mut sums[1..=n];
-    match far {
-        None => inner.iter_mut().zip(near).for_each(|(s, &a)| *s = u16::from(a)),
-        Some(far) => {
-            inner.iter_mut().zip(near.iter().zip(far)).for_each(|(s, (&a, &b))| *s = 3 * u16::from(a) + u16::from(b))
-        }
-    }
-    sums[0] = sums[1];
-    sums[n + 1] = sums[n];
-}
-
-/// One row with chroma at half width, by the triangle filter over the
-/// column sums: each pixel takes 3/4 of its chroma column and 1/4 of the
-/// neighbour on its side, rounded with jdsample.c's alternating biases
-/// (`LEFT` for even pixels, `RIGHT` for odd) and shift.
+/// One row with chroma at half width, by jdsample.c's triangle filter:
+/// each chroma column's sum 3 × near + far (the vertical pass), then each
+/// pixel 3/4 of its column and 1/4 of the neighbour on its side, the edge
+/// columns repeated, divided by 16 with the alternating biases `LEFT` (even
+/// pixels) and `RIGHT` (odd). The chroma rows hold `out.len()`/2 rounded up
+/// samples, at least 3.
 #[inline(always)]
-fn h2_row<const LEFT: u16, const RIGHT: u16, const SHIFT: u32>(luma: &[u8], sums: &[Vec<u16>; 2], out: &mut [u32]) {
-    let [cb, cr] = sums;
-    let pairs = out.chunks_exact_mut(2).zip(luma.chunks_exact(2)).zip(cb.windows(3).zip(cr.windows(3)));
-    for ((o, y), (b, r)) in pairs {
-        o[0] = ycc_to_xrgb(y[0], ((3 * b[1] + b[0] + LEFT) >> SHIFT) as u8, ((3 * r[1] + r[0] + LEFT) >> SHIFT) as u8);
-        o[1] =
-            ycc_to_xrgb(y[1], ((3 * b[1] + b[2] + RIGHT) >> SHIFT) as u8, ((3 * r[1] + r[2] + RIGHT) >> SHIFT) as u8);
+fn h2_row<const LEFT: u16, const RIGHT: u16>(luma: &[u8], cb: [&[u8]; 2], cr: [&[u8]; 2], out: &mut [u32]) {
+    let sum = |[near, far]: [&[u8]; 2], i: usize| 3 * u16::from(near[i]) + u16::from(far[i]);
+    let pixel = |y: u8, b: u16, r: u16| ycc_to_xrgb(y, (b >> 4) as u8, (r >> 4) as u8);
+    // Previous and current column sums; the first column is its own left neighbour.
+    let (mut bp, mut rp) = (sum(cb, 0), sum(cr, 0));
+    let (mut bc, mut rc) = (bp, rp);
+    // Every column but the last has a next one.
+    let next = cb[0][1..].iter().zip(&cb[1][1..]).zip(cr[0][1..].iter().zip(&cr[1][1..]));
+    let pairs = out.chunks_exact_mut(2).zip(luma.chunks_exact(2));
+    for ((o, y), ((&b0, &b1), (&r0, &r1))) in pairs.zip(next) {
+        let (bn, rn) = (3 * u16::from(b0) + u16::from(b1), 3 * u16::from(r0) + u16::from(r1));
+        o[0] = pixel(y[0], 3 * bc + bp + LEFT, 3 * rc + rp + LEFT);
+        o[1] = pixel(y[1], 3 * bc + bn + RIGHT, 3 * rc + rn + RIGHT);
+        (bp, bc, rp, rc) = (bc, bn, rc, rn);
     }
-    // An odd width ends on the left half of the last chroma column.
-    if out.len() % 2 == 1 {
-        let x = out.len() / 2 + 1;
-        if let (Some(o), Some(&y), Some(b), Some(r)) =
-            (out.last_mut(), luma.last(), cb.get(x - 1..=x), cr.get(x - 1..=x))
-        {
-            *o = ycc_to_xrgb(y, ((3 * b[1] + b[0] + LEFT) >> SHIFT) as u8, ((3 * r[1] + r[0] + LEFT) >> SHIFT) as u8);
-        }
+    // The last column is its own right neighbour; its right pixel only
+    // exists for an even width.
+    let x = 2 * (cb[0].len() - 1);
+    for (i, (o, &y)) in out[x..].iter_mut().zip(&luma[x..]).enumerate() {
+        *o = if i == 0 {
+            pixel(y, 3 * bc + bp + LEFT, 3 * rc + rp + LEFT)
+        } else {
+            pixel(y, 4 * bc + RIGHT, 4 * rc + RIGHT)
+        };
     }
 }
 
