@@ -280,7 +280,7 @@ impl Plane {
     /// Row `y` of the component (which must be among the three MCU rows held), `len` samples.
     #[inline(always)]
     fn row(&self, y: usize, len: usize) -> &[u8] {
-        let at = (((y >> self.rows_log2) % 3 << self.rows_log2) + (y & (self.rows - 1))) * self.stride;
+        let at = ((((y >> self.rows_log2) % 3) << self.rows_log2) + (y & (self.rows - 1))) * self.stride;
         &self.data[at..at + len]
     }
 }
