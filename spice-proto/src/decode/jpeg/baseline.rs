@@ -328,8 +328,9 @@ fn decode_scan(data: &[u8], h: &Headers) -> Result<Pixels, DecodeError> {
                     for bx in 0..c.h {
                         let at = base + by * 8 * plane.stride + bx * 8;
                         let out = &mut plane.data[at..at + 7 * plane.stride + 8];
-                        if bits.block(dc, ac, quant, pred, &mut block)? {
-                            idct::idct(&block, out, plane.stride);
+                        let set = bits.block(dc, ac, quant, pred, &mut block)?;
+                        if set != 0 {
+                            idct::idct(&block, set, out, plane.stride);
                             block = [0; 64];
                         } else {
                             let v = idct::dc_only(block[0]);

@@ -354,7 +354,8 @@ impl<'a> Bits<'a> {
 
     /// Decodes one block's coefficients, dequantised with `quant` (natural
     /// order), into `block` (all zero on entry); `pred` is the component's
-    /// DC predictor. Returns whether any AC coefficient is non-zero.
+    /// DC predictor. Returns which AC coefficients were set: bit `i` for
+    /// natural position `i` (0 when the block is DC only).
     #[inline(always)]
     pub(super) fn block(
         &mut self,
@@ -363,12 +364,12 @@ impl<'a> Bits<'a> {
         quant: &[i32; 64],
         pred: &mut i32,
         block: &mut [i32; 64],
-    ) -> Result<bool, DecodeError> {
+    ) -> Result<u64, DecodeError> {
         let (_, diff) = self.coefficient(dc)?;
         // libjpeg keeps the predictor in an int and the coefficient in a JCOEF (i16).
         *pred = pred.wrapping_add(diff);
         block[0] = i32::from(*pred as i16) * quant[0];
-        let mut any_ac = false;
+        let mut set = 0;
         let mut k = 1;
         while k < 64 {
             let (run, value) = self.coefficient(ac)?;
@@ -377,7 +378,7 @@ impl<'a> Bits<'a> {
                 // k <= 78: the table's tail sends overlong runs to 63, as libjpeg's does.
                 let z = usize::from(NATURAL[k]) & 63;
                 block[z] = value * quant[z];
-                any_ac = true;
+                set |= 1 << z;
                 k += 1;
             } else if run == 15 {
                 k += 16;
@@ -385,7 +386,7 @@ impl<'a> Bits<'a> {
                 break;
             }
         }
-        Ok(any_ac)
+        Ok(set)
     }
 
     /// After a run of MCUs: an error if they used bits past the end of the data.

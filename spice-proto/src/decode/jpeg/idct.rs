@@ -100,19 +100,29 @@ pub(super) fn dc_only(dc: i32) -> u8 {
 
 /// Inverse-transforms `block` (dequantised, natural order) into 8 rows of
 /// 8 samples at `out[0..]`, `stride` apart. `out` must hold 7 strides + 8.
-pub(super) fn idct(block: &[i32; 64], out: &mut [u8], stride: usize) {
+/// `set` has bit `i` for each coefficient `i` that may be non-zero: when
+/// the lower rows or right columns hold none, the butterflies take
+/// literal zeros for them, the same arithmetic with less work.
+pub(super) fn idct(block: &[i32; 64], set: u64, out: &mut [u8], stride: usize) {
     let mut ws = [0i32; 64];
-    // Pass 1: columns, into the workspace scaled by 2^PASS1_BITS.
-    for c in 0..8 {
+    let top_rows = set >> 32 == 0;
+    let left_cols = set & 0xf0f0_f0f0_f0f0_f0f0 == 0;
+    // Pass 1: columns, into the workspace scaled by 2^PASS1_BITS. Columns
+    // with no coefficients stay zero.
+    for c in 0..if left_cols { 4 } else { 8 } {
         let col = |r: usize| i64::from(block[r * 8 + c]);
-        if (1..8).all(|r| block[r * 8 + c] == 0) {
+        // This column's AC coefficients (rows 1..8).
+        let o = if set & (0x0101_0101_0101_0100 << c) == 0 {
             let v = (col(0) << PASS1_BITS) as i32;
             for r in 0..8 {
                 ws[r * 8 + c] = v;
             }
             continue;
-        }
-        let o = butterfly(core::array::from_fn(col));
+        } else if top_rows {
+            butterfly([col(0), col(1), col(2), col(3), 0, 0, 0, 0])
+        } else {
+            butterfly(core::array::from_fn(col))
+        };
         for (r, v) in o.into_iter().enumerate() {
             ws[r * 8 + c] = descale(v, CONST_BITS - PASS1_BITS) as i32;
         }
@@ -125,7 +135,11 @@ pub(super) fn idct(block: &[i32; 64], out: &mut [u8], stride: usize) {
             out.fill(sample(descale(x(0), PASS1_BITS + 3)));
             continue;
         }
-        let o = butterfly(core::array::from_fn(x));
+        let o = if left_cols {
+            butterfly([x(0), x(1), x(2), x(3), 0, 0, 0, 0])
+        } else {
+            butterfly(core::array::from_fn(x))
+        };
         for (s, v) in out.iter_mut().zip(o) {
             *s = sample(descale(v, CONST_BITS + PASS1_BITS + 3));
         }
