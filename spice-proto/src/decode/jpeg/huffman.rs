@@ -62,6 +62,11 @@ impl Table {
             }
             let mut j = 0;
             while j < n {
+                // No code may be all ones (libjpeg's rule), so each must
+                // leave room for one more of its length.
+                if code + 1 >= 1 << len {
+                    return Err(BAD_TABLE);
+                }
                 let sym = symbols[p];
                 if dc && sym > 15 {
                     return Err(BAD_TABLE);
@@ -73,10 +78,6 @@ impl Table {
                 code += 1;
                 p += 1;
                 j += 1;
-            }
-            // No code may be all ones, so the next code must still fit.
-            if code >= 1 << len {
-                return Err(BAD_TABLE);
             }
             code <<= 1;
             len += 1;
@@ -433,3 +434,71 @@ pub(super) const NATURAL: [u8; 80] = [
     28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54,
     47, 55, 62, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_tables_are_refused() {
+        let mut counts = [0u8; 16];
+        counts[0] = 3; // three 1-bit codes
+        assert!(Table::new(&counts, &[0, 1, 2], false).is_err());
+        counts[0] = 2; // both 1-bit codes: one is all ones
+        assert!(Table::new(&counts, &[0, 1], false).is_err());
+        counts[0] = 1;
+        assert!(Table::new(&counts, &[0x21], false).is_ok());
+        assert!(Table::new(&counts, &[0x21], true).is_err(), "DC symbols are sizes");
+        assert!(Table::new(&counts, &[], false).is_err(), "fewer symbols than codes");
+        // Three 2-bit codes leave 128 of 9 bits, the last all ones: 128
+        // would reach it (and, unchecked, run past the look-up), 127 fit.
+        let mut nine = [0u8; 16];
+        (nine[1], nine[8]) = (3, 128);
+        assert!(Table::new(&nine, &[1; 131], false).is_err());
+        nine[8] = 129;
+        assert!(Table::new(&nine, &[1; 132], false).is_err());
+        nine[8] = 127;
+        assert!(Table::new(&nine, &[1; 130], false).is_ok());
+    }
+
+    /// Every code of a table, independently: (code, length, symbol).
+    fn codes(counts: &[u8; 16], symbols: &[u8]) -> Vec<(u32, u32, u8)> {
+        let (mut v, mut code, mut p) = (Vec::new(), 0u32, 0);
+        for len in 1..=16 {
+            for _ in 0..counts[len as usize - 1] {
+                v.push((code, len, symbols[p]));
+                code += 1;
+                p += 1;
+            }
+            code <<= 1;
+        }
+        v
+    }
+
+    #[test]
+    fn look_ups_agree_with_the_canonical_codes() {
+        for (dc, counts, symbols, table) in STANDARD {
+            let codes = codes(counts, symbols);
+            for bits in 0..=u16::MAX {
+                let data = [(bits >> 8) as u8, bits as u8, 0x5a, 0xa5, 0x5a, 0xa5, 0x5a, 0xa5, 0x5a, 0xa5];
+                if data.contains(&0xff) {
+                    continue;
+                }
+                let mut r = Bits::new(&data, 0);
+                let got = r.coefficient(table);
+                let prefix = u32::from(bits);
+                let Some(&(_, len, sym)) = codes.iter().find(|&&(c, l, _)| prefix >> (16 - l) == c) else {
+                    assert!(got.is_err(), "{bits:#06x}");
+                    continue;
+                };
+                // The extra bits follow the code in the 32-bit window.
+                let window = u32::from_be_bytes([data[0], data[1], data[2], data[3]]);
+                let size = u32::from(sym & 15);
+                let extra = if size == 0 { 0 } else { (window << len) >> (32 - size) };
+                let want = (usize::from(sym >> 4) * usize::from(!dc), extend(extra as i32, size));
+                assert_eq!(got.unwrap(), want, "{bits:#06x}");
+                assert_eq!(56 - r.count, len + size, "{bits:#06x}: bits used (7 bytes loaded)");
+            }
+        }
+    }
+}
