@@ -69,6 +69,12 @@ fn synthetic_files_match_libjpeg_turbo() {
         ("grad-21x19-progressive.jpg", "grad-21x19-progressive.ppm"),
         ("grad-21x19-restart.jpg", "grad-21x19-restart.ppm"),
         ("grad-21x19-grey.jpg", "grad-21x19-grey.pgm"),
+        // Noise (cjpeg -quality 95): 4:2:2 and 4:4:4 at 13x11, and 4:2:0
+        // at 3x5 with a restart every MCU row, where chroma rows of 2
+        // samples take libjpeg's box filter instead of the triangle.
+        ("noise-13x11-422.jpg", "noise-13x11-422.ppm"),
+        ("noise-13x11-444.jpg", "noise-13x11-444.ppm"),
+        ("noise-3x5-420-restart.jpg", "noise-3x5-420-restart.ppm"),
     ] {
         let p = jpeg::decode(&std::fs::read(data_dir().join(name)).unwrap(), &Limits::default()).unwrap();
         let (w, h, want) = load_pnm(&data_dir().join(reference));
@@ -178,9 +184,12 @@ fn jpeg_anim_psnr_against_the_server_frame() {
 }
 
 fn fnv(px: &[u32]) -> u64 {
-    px.iter()
-        .flat_map(|p| p.to_le_bytes())
-        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    fnv_more(0xcbf2_9ce4_8422_2325, px)
+}
+
+/// FNV-1a 64 continued from `h` over the words' LE bytes.
+fn fnv_more(h: u64, px: &[u32]) -> u64 {
+    px.iter().flat_map(|p| p.to_le_bytes()).fold(h, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
 }
 
 /// (file, FNV-1a 64 of the decoded pixels) from expected.tsv.
@@ -224,6 +233,25 @@ fn record_expected() {
         let (w, h, px) = load_pnm(&Path::new(&dir).join(format!("{stem}.ppm")));
         println!("{stem}.bin\t{w}\t{h}\t{:016x}", fnv(&px));
     }
+}
+
+#[test]
+fn jpeg_anim_decodes_to_libjpeg_turbos_pixels() {
+    let Some(dir) = shared_vectors("jpeg-anim") else {
+        println!("NOTE: shared/vectors not found; skipping");
+        return;
+    };
+    // FNV-1a 64 over the pixels of every JPEG of jpeg-anim, by file name,
+    // as libjpeg-turbo 2.1.5 decodes them (`djpeg -dct int -ppm`, hashed as
+    // record_expected does; jpeg_anim_bit_exact_with_djpeg below compares
+    // them one by one).
+    let mut files: Vec<PathBuf> = index(&dir).into_iter().filter(|r| r.1 == "JPEG").map(|r| r.0).collect();
+    files.sort();
+    assert_eq!(files.len(), 161);
+    let h = files.iter().fold(fnv(&[]), |h, f| {
+        fnv_more(h, &jpeg::decode(&std::fs::read(f).unwrap(), &Limits::default()).unwrap().data)
+    });
+    assert_eq!(h, 0x9398_b86f_f6da_3a2a);
 }
 
 #[test]
