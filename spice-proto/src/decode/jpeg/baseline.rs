@@ -1,5 +1,5 @@
 //! Our own decoder for the JPEGs spice-server sends: baseline (SOF0),
-//! Huffman-coded, 8-bit, one interleaved scan of grey or YCbCr with luma
+//! Huffman-coded, 8-bit, one scan of all components, grey or YCbCr with luma
 //! sampled 1×1, 2×1 or 2×2 and chroma 1×1. Anything else is left to zune
 //! ([`decode`] returns `Ok(None)`).
 //!

@@ -3,7 +3,7 @@
 //!
 //! The payload of a JPEG image is a plain JFIF stream. The kind
 //! spice-server sends (baseline, 8-bit, grey or YCbCr with 4:4:4, 4:2:2 or
-//! 4:2:0 sampling) our own decoder handles ([`baseline`]), bit-exact with
+//! 4:2:0 sampling) our own decoder handles (baseline.rs), bit-exact with
 //! libjpeg-turbo, as spice-gtk decodes it; everything else (progressive,
 //! other samplings, RGB, CMYK...) goes to zune-jpeg (built without its SIMD
 //! paths, so it runs on the soft-float bare target, unless the build
