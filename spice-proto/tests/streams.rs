@@ -170,6 +170,31 @@ fn stream_mjpeg_capture_decodes_every_frame() {
     assert_eq!(counts.largest, (32, 128));
 }
 
+/// Every frame of the capture decodes to libjpeg-turbo's pixels: FNV-1a 64
+/// over all frames in order (each pixel's 0x00RRGGBB word, LE bytes) as
+/// libjpeg-turbo 2.1.5 decodes them (`djpeg -dct int -ppm` of each frame,
+/// hashed by hand the same way).
+#[test]
+fn stream_mjpeg_frames_decode_to_libjpeg_turbos_pixels() {
+    let Some(msgs) = display_messages("stream-mjpeg") else { return };
+    use spice_proto::msg::display::DisplayMessage as M;
+    let (mut h, mut frames) = (0xcbf2_9ce4_8422_2325u64, 0);
+    for (t, body) in &msgs {
+        let data = match spice_proto::msg::display::DisplayMessage::parse(*t, body) {
+            Ok(Some(M::StreamData(d))) => d.data,
+            Ok(Some(M::StreamDataSized(d))) => d.data,
+            _ => continue,
+        };
+        let p = jpeg::decode(data, &Limits::default()).unwrap();
+        for b in p.data.iter().flat_map(|w| w.to_le_bytes()) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+        frames += 1;
+    }
+    assert_eq!(frames, 8544);
+    assert_eq!(h, 0x0f21_d373_f202_3cf9);
+}
+
 /// The capture's display messages fed one at a time: after each STREAM_DATA
 /// the stream's dest shows our decode of that frame inside the clip, and the
 /// rest of the dest is untouched.

@@ -1,26 +1,28 @@
 //! JPEG images (`SPICE_IMAGE_TYPE_JPEG`) and JPEG with an alpha plane
 //! (`SPICE_IMAGE_TYPE_JPEG_ALPHA`).
 //!
-//! The payload of a JPEG image is a plain JFIF stream, which zune-jpeg
-//! decodes (baseline and progressive, Huffman-coded, 8-bit; built without
-//! its SIMD paths, so it runs on the soft-float bare target, unless the
-//! build targets AVX2: see Cargo.toml). Output is xRGB with `has_alpha`
-//! false; grey-scale streams come out as grey xRGB.
+//! The payload of a JPEG image is a plain JFIF stream. The kind
+//! spice-server sends (baseline, 8-bit, grey or YCbCr with 4:4:4, 4:2:2 or
+//! 4:2:0 sampling) our own decoder handles (baseline.rs), bit-exact with
+//! libjpeg-turbo, as spice-gtk decodes it; everything else (progressive,
+//! other samplings, RGB, CMYK...) goes to zune-jpeg (built without its SIMD
+//! paths, so it runs on the soft-float bare target, unless the build
+//! targets AVX2: see Cargo.toml). Output is xRGB with `has_alpha` false;
+//! grey-scale streams come out as grey xRGB.
 //!
 //! JPEG_ALPHA carries a JPEG of the colour channels followed by the alpha
 //! plane as a SPICE LZ image of type XXXA, whose `top_down` flag must agree
 //! with the message's flags. The JPEG rows are always top-down; the alpha
 //! rows run bottom-up unless `TOP_DOWN` is set.
 //!
-//! Against libjpeg-turbo (spice-gtk's decoder) the output differs by at
-//! most a few steps per channel: the IDCT and colour conversion agree almost
-//! exactly, but zune's "fancy" 2×2 chroma upsampling rounds after the
-//! vertical and again after the horizontal pass, where libjpeg rounds once.
-//! On jpeg-anim that costs 0.04 dB of PSNR against the server's frame.
+//! On what it decodes, zune differs from libjpeg-turbo by at most a few
+//! steps per channel: the IDCT and colour conversion agree almost exactly,
+//! but its "fancy" 2×2 chroma upsampling rounds after the vertical and again
+//! after the horizontal pass, where libjpeg rounds once.
 //!
-//! The decoder runs in zune's strict mode: a stream that ends early or has
-//! a marker where entropy-coded data should be is an error, where libjpeg
-//! (and so spice-gtk) would warn and show grey.
+//! Both decoders are strict: a stream that ends early or has a marker where
+//! entropy-coded data should be is an error, where libjpeg (and so
+//! spice-gtk) would warn and show grey.
 
 use alloc::vec::Vec;
 
@@ -32,11 +34,18 @@ use zune_jpeg::JpegDecoder;
 
 use super::{lz, DecodeError, Limits, Pixels};
 
+mod baseline;
+mod huffman;
+mod idct;
+
 /// `SPICE_JPEG_ALPHA_FLAGS_TOP_DOWN`: the alpha plane's rows run top-down.
 pub const ALPHA_FLAG_TOP_DOWN: u8 = 1;
 
 /// Decodes a JFIF stream. The caller compares the size with the descriptor.
 pub fn decode(data: &[u8], limits: &Limits) -> Result<Pixels, DecodeError> {
+    if let Some(p) = baseline::decode(data, limits)? {
+        return Ok(p);
+    }
     let mut dec = decoder(data, limits);
     let (width, height) = read_headers(&mut dec, data.len(), limits)?;
     decode_image(&mut dec, width, height, data.len(), limits)
@@ -161,11 +170,8 @@ static RANGE_LIMIT: [u8; 1024] = {
 /// payload, `alpha` the rest (an LZ XXXA stream), `flags` the message's
 /// `SPICE_JPEG_ALPHA_FLAGS_*`.
 pub fn decode_alpha(jpeg: &[u8], alpha: &[u8], flags: u8, limits: &Limits) -> Result<Pixels, DecodeError> {
-    let mut dec = decoder(jpeg, limits);
-    let (width, height) = read_headers(&mut dec, jpeg.len(), limits)?;
-    // Check the alpha plane first: it is much cheaper than the JPEG.
-    let plane = alpha_plane(alpha, width, height, flags & ALPHA_FLAG_TOP_DOWN != 0, limits)?;
-    let mut pixels = decode_image(&mut dec, width, height, jpeg.len(), limits)?;
+    let mut pixels = decode(jpeg, limits)?;
+    let plane = alpha_plane(alpha, pixels.width, pixels.height, flags & ALPHA_FLAG_TOP_DOWN != 0, limits)?;
     if plane.len() != pixels.data.len() {
         return Err(DecodeError::Corrupt("JPEG_ALPHA alpha plane does not match the JPEG"));
     }
@@ -218,7 +224,7 @@ mod tests {
 
     /// A 16x8 baseline 4:2:0 JPEG (two MCUs) made by libjpeg-turbo: the left
     /// half pure red, the right half pure blue.
-    const RED_BLUE: &[u8] = include_bytes!("../../tests/data/vectors/jpeg/red-blue-16x8.jpg");
+    const RED_BLUE: &[u8] = include_bytes!("../../../tests/data/vectors/jpeg/red-blue-16x8.jpg");
 
     #[test]
     fn small_image() {
@@ -228,6 +234,34 @@ mod tests {
         assert!(near(p.data[0], 0xff0000), "{:#x}", p.data[0]);
         assert!(near(p.data[15], 0x0000ff), "{:#x}", p.data[15]);
         assert!(p.data.iter().all(|&v| v >> 24 == 0));
+    }
+
+    /// A 21x19 progressive JPEG (cjpeg -progressive) and a baseline one.
+    const PROGRESSIVE: &[u8] = include_bytes!("../../../tests/data/vectors/jpeg/grad-21x19-progressive.jpg");
+    const BASELINE: &[u8] = include_bytes!("../../../tests/data/vectors/jpeg/grad-21x19.jpg");
+
+    #[test]
+    fn progressive_falls_back_to_zune() {
+        let l = Limits::default();
+        assert!(baseline::decode(PROGRESSIVE, &l).unwrap().is_none());
+        let p = decode(PROGRESSIVE, &l).unwrap();
+        assert_eq!((p.width, p.height), (21, 19));
+        // Same picture as the baseline file, within the lossy coding.
+        let ours = baseline::decode(BASELINE, &l).unwrap().unwrap();
+        let near = |a: u32, b: u32| (0..3).all(|i| ((a >> (8 * i)) & 0xff).abs_diff((b >> (8 * i)) & 0xff) <= 24);
+        assert!(p.data.iter().zip(&ours.data).all(|(&a, &b)| near(a, b)));
+    }
+
+    #[test]
+    fn scan_data_ending_early_is_truncated() {
+        let l = Limits::default();
+        let scan = BASELINE.windows(2).rposition(|w| w == [0xff, 0xda]).unwrap();
+        // Past the SOS header: the entropy-coded data stops short.
+        for cut in [scan + 16, (scan + BASELINE.len()) / 2] {
+            assert!(matches!(decode(&BASELINE[..cut], &l), Err(DecodeError::Truncated { .. })), "cut at {cut}");
+        }
+        // Without its EOI the data is all there.
+        assert_eq!(decode(&BASELINE[..BASELINE.len() - 2], &l), decode(BASELINE, &l));
     }
 
     #[test]
