@@ -31,7 +31,6 @@ fn case(codec: &'static str, vectors: &'static str, images: Vec<Image>) -> Case 
         codec,
         vectors,
         images,
-        lossless: true,
         pass: Box::new(move |out| {
             let mut dict = Dictionary::new(WINDOW);
             for (data, zlib) in &data {

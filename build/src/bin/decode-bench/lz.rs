@@ -15,7 +15,6 @@ fn case(vectors: &'static str, images: Vec<Image>) -> Case {
         codec: "LZ_RGB",
         vectors,
         images,
-        lossless: true,
         pass: Box::new(move |out| {
             for d in &data {
                 out.add(&lz::decode(d, None, &limits).expect("LZ vector decodes"));

@@ -21,7 +21,6 @@ fn case(vectors: &Path, capture: &str, what: &'static str) -> Option<Case> {
         codec: "QUIC",
         vectors: what,
         images,
-        lossless: true,
         pass: Box::new(move |out| {
             for d in &data {
                 out.add(&quic::decode(d, &limits).expect("QUIC vector decodes"));
