@@ -454,7 +454,7 @@ fn h2_row<const LEFT: u16, const RIGHT: u16>(luma: &[u8], cb: [&[u8]; 2], cr: [&
 /// YCbCr to xRGB exactly as libjpeg's jdcolor.c (16-bit fixed point,
 /// per-chroma tables, range-limit table).
 #[inline(always)]
-fn ycc_to_xrgb(y: u8, cb: u8, cr: u8) -> u32 {
+pub(super) fn ycc_to_xrgb(y: u8, cb: u8, cr: u8) -> u32 {
     let (y, cb, cr) = (i32::from(y), usize::from(cb), usize::from(cr));
     // Every sum lies in 0..1024, so the masks only elide bounds checks.
     let limit = |v: i32| u32::from(RANGE_LIMIT[v as usize & 1023]);
@@ -489,4 +489,19 @@ static YCC: YccTables = {
     t
 };
 
-use super::RANGE_LIMIT;
+/// `RANGE_LIMIT[v + 256]` is `v` clamped to 0..=255.
+static RANGE_LIMIT: [u8; 1024] = {
+    let mut t = [0; 1024];
+    let mut i = 0;
+    while i < 1024 {
+        t[i] = if i < 256 {
+            0
+        } else if i < 512 {
+            (i - 256) as u8
+        } else {
+            255
+        };
+        i += 1;
+    }
+    t
+};

@@ -79,7 +79,8 @@ fn decode_image(
     limits: &Limits,
 ) -> Result<Pixels, DecodeError> {
     // zune leaves YCbCr as it is (upsampled and interleaved) and we convert
-    // it to xRGB in one pass; grey and the rare RGB/CMYK/YCCK streams take
+    // it to xRGB in one pass with the baseline decoder's (libjpeg's)
+    // converter; grey and the rare RGB/CMYK/YCCK streams take
     // the conversions zune has for them. Only an RGB-type output needs a
     // converter chosen while reading the headers, and its default (RGB) is
     // the one those streams need, so the output can be set after them.
@@ -101,70 +102,14 @@ fn decode_image(
     let mut out = Vec::new();
     out.try_reserve_exact(count).map_err(|_| too_large)?;
     match output {
-        ColorSpace::YCbCr => out.extend(raw.as_chunks::<3>().0.iter().map(|&p| ycc_to_xrgb(p))),
+        ColorSpace::YCbCr => {
+            out.extend(raw.as_chunks::<3>().0.iter().map(|&[y, cb, cr]| baseline::ycc_to_xrgb(y, cb, cr)))
+        }
         ColorSpace::Luma => out.extend(raw.iter().map(|&g| u32::from_be_bytes([0, g, g, g]))),
         _ => out.extend(raw.chunks_exact(3).map(|p| u32::from_be_bytes([0, p[0], p[1], p[2]]))),
     }
     Ok(Pixels { width, height, has_alpha: false, data: out })
 }
-
-/// YCbCr to RGB with zune's BT.601 constants (14-bit fixed point, the same
-/// pixels its own converter gives, within one step of libjpeg's) laid out
-/// as libjpeg's tables and range limit (jdcolor.c), which makes it about
-/// twice as fast as computing each pixel.
-fn ycc_to_xrgb([y, cb, cr]: [u8; 3]) -> u32 {
-    let (y, cb, cr) = (i32::from(y), usize::from(cb), usize::from(cr));
-    // Every sum lies in 0..1024, so the masks only elide bounds checks.
-    let limit = |v: i32| u32::from(RANGE_LIMIT[v as usize & 1023]);
-    let r = limit(y + YCC.cr_r[cr]);
-    let g = limit(y + ((YCC.cb_g[cb] + YCC.cr_g[cr]) >> 14));
-    let b = limit(y + YCC.cb_b[cb]);
-    r << 16 | g << 8 | b
-}
-
-/// Each chroma sample's share of R, G and B (G's parts still scaled by
-/// 2^14 and rounded once after adding them), plus the 256 by which
-/// RANGE_LIMIT is offset. Y is exact in 14-bit fixed point, so taking it
-/// out of the shift changes nothing.
-struct YccTables {
-    cr_r: [i32; 256],
-    cb_b: [i32; 256],
-    cr_g: [i32; 256],
-    cb_g: [i32; 256],
-}
-
-static YCC: YccTables = {
-    // zune's rounding constant: 0.5 less one step.
-    const ROUND: i32 = (1 << 13) - 1;
-    let mut t = YccTables { cr_r: [0; 256], cb_b: [0; 256], cr_g: [0; 256], cb_g: [0; 256] };
-    let mut i = 0;
-    while i < 256 {
-        let x = i as i32 - 128;
-        t.cr_r[i] = ((22970 * x + ROUND) >> 14) + 256;
-        t.cb_b[i] = ((29032 * x + ROUND) >> 14) + 256;
-        t.cr_g[i] = -11700 * x;
-        t.cb_g[i] = -5638 * x + ROUND + (256 << 14);
-        i += 1;
-    }
-    t
-};
-
-/// `RANGE_LIMIT[v + 256]` is `v` clamped to 0..=255.
-static RANGE_LIMIT: [u8; 1024] = {
-    let mut t = [0; 1024];
-    let mut i = 0;
-    while i < 1024 {
-        t[i] = if i < 256 {
-            0
-        } else if i < 512 {
-            (i - 256) as u8
-        } else {
-            255
-        };
-        i += 1;
-    }
-    t
-};
 
 /// Decodes a JPEG_ALPHA image: `jpeg` is the first `jpeg_size` bytes of the
 /// payload, `alpha` the rest (an LZ XXXA stream), `flags` the message's
